@@ -1,0 +1,225 @@
+//! Compiles one package for one platform into a static binary.
+
+use std::io::{BufReader, IsTerminal, Write};
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+
+use anyhow::{bail, Context};
+use cargo_metadata::Message;
+
+use crate::metadata::Package;
+use crate::toolchain::{Route, Toolchain};
+
+/// The flags every target build gets. Paths are kept apart so the tag does not depend on them.
+#[derive(Debug, Clone)]
+pub struct BuildFlags {
+    pub workspace_root: PathBuf,
+    pub cargo_home: PathBuf,
+}
+
+impl BuildFlags {
+    pub fn new(workspace_root: &Path) -> BuildFlags {
+        let cargo_home = std::env::var_os("CARGO_HOME")
+            .map(PathBuf::from)
+            .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".cargo")))
+            .unwrap_or_else(|| PathBuf::from("/root/.cargo"));
+        BuildFlags {
+            workspace_root: workspace_root.to_path_buf(),
+            cargo_home,
+        }
+    }
+
+    /// The fixed part of the flags, hashed into the tag.
+    fn fixed() -> Vec<String> {
+        [
+            "-Ctarget-feature=+crt-static",
+            // glibc's static getrandom lookup goes through dlsym and fails in an empty root.
+            "--cfg=getrandom_backend=\"linux_getrandom\"",
+        ]
+        .map(String::from)
+        .to_vec()
+    }
+
+    pub fn rustflags(&self) -> Vec<String> {
+        let mut flags = Self::fixed();
+        // No build paths in the binary: two checkouts give the same bytes.
+        flags.push(format!(
+            "--remap-path-prefix={}=/build",
+            self.workspace_root.display()
+        ));
+        flags.push(format!(
+            "--remap-path-prefix={}=/cargo",
+            self.cargo_home.display()
+        ));
+        flags
+    }
+
+    pub fn describe(&self) -> String {
+        let mut flags = Self::fixed();
+        flags.push("--remap-path-prefix=<workspace>=/build".into());
+        flags.push("--remap-path-prefix=<cargo-home>=/cargo".into());
+        flags.join(" ")
+    }
+}
+
+/// Environment variables that would change what cargo builds behind our back.
+fn scrub(cmd: &mut Command) {
+    for (key, _) in std::env::vars_os() {
+        let key = key.to_string_lossy();
+        if key == "RUSTFLAGS"
+            || key == "RUSTC_WRAPPER"
+            || key == "RUSTC_WORKSPACE_WRAPPER"
+            || key == "RUSTC_BOOTSTRAP"
+            || key == "CARGO_TARGET_DIR"
+            || key == "CARGO_BUILD_TARGET"
+            || key.starts_with("CARGO_BUILD_RUSTFLAGS")
+            || key.starts_with("CARGO_PROFILE_")
+            || (key.starts_with("CARGO_TARGET_") && key != "CARGO_TARGET_DIR")
+            || key.starts_with("CARGO_ENCODED_")
+        {
+            cmd.env_remove(key.as_ref());
+        }
+    }
+}
+
+pub struct CompileRequest<'a> {
+    pub pkg: &'a Package,
+    pub toolchain: &'a Toolchain,
+    pub flags: &'a BuildFlags,
+    pub profile: &'a str,
+    pub target_dir: &'a Path,
+    /// Prefix of progress lines, e.g. "dhcpcd linux/arm64".
+    pub label: &'a str,
+}
+
+/// Runs cargo and returns the path of the static binary it made.
+pub fn compile(req: &CompileRequest<'_>) -> anyhow::Result<PathBuf> {
+    let tc = req.toolchain;
+    let triple = tc.platform.triple();
+    let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
+    let mut cmd = Command::new(cargo);
+    scrub(&mut cmd);
+    cmd.current_dir(&req.flags.workspace_root)
+        .arg("build")
+        .args(["--locked", "--message-format=json-render-diagnostics"])
+        .args(["--profile", req.profile])
+        .args(["--target", triple])
+        .arg("--target-dir")
+        .arg(req.target_dir)
+        .args(["--package", &req.pkg.name, "--bin", &req.pkg.bin])
+        .env("RUSTC", &tc.rustc)
+        .env(
+            format!(
+                "CARGO_TARGET_{}_LINKER",
+                triple.to_uppercase().replace('-', "_")
+            ),
+            &tc.linker,
+        )
+        .env(
+            "CARGO_ENCODED_RUSTFLAGS",
+            req.flags.rustflags().join("\x1f"),
+        )
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit());
+    if tc.route == Route::BuildStd {
+        cmd.arg("-Zbuild-std=std,panic_abort")
+            .env("RUSTC_BOOTSTRAP", "1");
+    }
+    let mut child = cmd.spawn().context("starting cargo")?;
+    let stdout = child.stdout.take().unwrap();
+    let tty = std::io::stderr().is_terminal();
+    let mut executable = None;
+    let mut compiled = 0usize;
+    for message in Message::parse_stream(BufReader::new(stdout)) {
+        match message.context("reading cargo's output")? {
+            Message::CompilerArtifact(art) => {
+                compiled += 1;
+                if tty {
+                    let mut err = std::io::stderr().lock();
+                    let _ = write!(
+                        err,
+                        "\r\x1b[2K{}: compiling ({compiled} crates) {}",
+                        req.label, art.target.name
+                    );
+                    let _ = err.flush();
+                }
+                if art.package_id == req.pkg.id
+                    && art.target.is_bin()
+                    && art.target.name == req.pkg.bin
+                {
+                    executable = art.executable.map(|p| p.into_std_path_buf());
+                }
+            }
+            Message::TextLine(line) => eprintln!("{line}"),
+            _ => {}
+        }
+    }
+    if tty {
+        eprint!("\r\x1b[2K");
+    }
+    let status = child.wait().context("waiting for cargo")?;
+    if !status.success() {
+        bail!(
+            "cargo build of {} for {} failed ({status})",
+            req.pkg.name,
+            tc.platform
+        );
+    }
+    let executable =
+        executable.with_context(|| format!("cargo built no binary {:?}", req.pkg.bin))?;
+    check_static(&executable, tc.platform)?;
+    Ok(executable)
+}
+
+/// Refuses a binary that needs a dynamic loader or shared libraries, or is for the wrong machine.
+pub fn check_static(path: &Path, platform: crate::platform::Platform) -> anyhow::Result<()> {
+    use object::read::elf::{Dyn, FileHeader, ProgramHeader};
+    use object::{elf, Endianness};
+
+    let data = std::fs::read(path).with_context(|| format!("reading {}", path.display()))?;
+    let kind = object::FileKind::parse(&*data)
+        .with_context(|| format!("{} is not an object file", path.display()))?;
+    let (machine, interp, needed) = match kind {
+        object::FileKind::Elf64 => {
+            let header = elf::FileHeader64::<Endianness>::parse(&*data)?;
+            let endian = header.endian()?;
+            let mut interp = false;
+            let mut needed = false;
+            for ph in header.program_headers(endian, &*data)? {
+                match ph.p_type(endian) {
+                    elf::PT_INTERP => interp = true,
+                    elf::PT_DYNAMIC => {
+                        if let Some(dyns) = ph.dynamic(endian, &*data)? {
+                            needed |= dyns.iter().any(|d| d.d_tag(endian) == elf::DT_NEEDED);
+                        }
+                    }
+                    _ => {}
+                }
+            }
+            (header.e_machine(endian), interp, needed)
+        }
+        other => bail!(
+            "{} is a {other:?} file, expected a 64-bit ELF executable",
+            path.display()
+        ),
+    };
+    let want = match platform {
+        crate::platform::Platform::Amd64 => elf::EM_X86_64,
+        crate::platform::Platform::Arm64 => elf::EM_AARCH64,
+        crate::platform::Platform::S390x => elf::EM_S390,
+    };
+    if machine != want {
+        bail!(
+            "{} is for ELF machine {machine}, not {platform}",
+            path.display()
+        );
+    }
+    if interp || needed {
+        bail!(
+            "{} is dynamically linked (PT_INTERP or DT_NEEDED present): a scratch image has no loader. \
+             Is RUSTFLAGS or a .cargo/config.toml overriding -Ctarget-feature=+crt-static?",
+            path.display()
+        );
+    }
+    Ok(())
+}

@@ -1,0 +1,29 @@
+//! pkgbuild: builds each workspace package into a reproducible, multi-arch FROM-scratch OCI image.
+//!
+//! The flow, one module per arrow: [`workspace`] (discover, plan, tag) -> [`compile`] ->
+//! [`layer`] -> [`image`] (config, manifest, index) + [`sbom`] -> [`store`] (OCI layout) ->
+//! [`export`].
+
+pub mod build;
+pub mod compile;
+pub mod export;
+pub mod git;
+pub mod image;
+pub mod inputs;
+pub mod layer;
+pub mod metadata;
+pub mod platform;
+pub mod sbom;
+pub mod store;
+pub mod toolchain;
+pub mod workspace;
+
+/// Where the store lives unless `--cache` or `PKGBUILD_CACHE` says otherwise.
+pub fn default_store_dir() -> std::path::PathBuf {
+    let cache = std::env::var_os("XDG_CACHE_HOME")
+        .filter(|v| !v.is_empty())
+        .map(std::path::PathBuf::from)
+        .or_else(|| std::env::var_os("HOME").map(|h| std::path::PathBuf::from(h).join(".cache")))
+        .unwrap_or_else(|| std::path::PathBuf::from("/var/cache"));
+    cache.join("pkgbuild")
+}

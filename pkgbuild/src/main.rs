@@ -1,0 +1,188 @@
+//! The pkgbuild command line: thin glue over the library.
+
+use std::io::Write;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use anyhow::Context;
+use clap::{Parser, Subcommand};
+use pkgbuild::build::{self, BuildOptions};
+use pkgbuild::platform::{self, Platform};
+use pkgbuild::store::Store;
+use pkgbuild::workspace::Workspace;
+
+#[derive(Parser)]
+#[command(
+    version,
+    about = "Build workspace packages into reproducible, multi-arch FROM-scratch OCI images"
+)]
+struct Cli {
+    /// The local store, an OCI image layout [default: $XDG_CACHE_HOME/pkgbuild or ~/.cache/pkgbuild]
+    #[arg(long, global = true, env = "PKGBUILD_CACHE", value_name = "DIR")]
+    cache: Option<PathBuf>,
+    /// The workspace's Cargo.toml [default: found from the current folder]
+    #[arg(long, global = true, value_name = "PATH")]
+    manifest_path: Option<PathBuf>,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Build packages (all when none is named) into the store
+    Build {
+        packages: Vec<String>,
+        /// Comma-separated, e.g. linux/amd64,linux/arm64 [default: what each package declares]
+        #[arg(long, value_name = "LIST")]
+        platforms: Option<String>,
+        /// Rebuild even when the store holds the tag
+        #[arg(long)]
+        force: bool,
+    },
+    /// Print a package's org/image:tag
+    ShowTag {
+        package: String,
+        /// Also print every input the tag is hashed over
+        #[arg(long)]
+        inputs: bool,
+    },
+    /// List the images in the store
+    Ls,
+    /// Write a package's image as an OCI archive (building it if needed)
+    Export {
+        package: String,
+        #[arg(short, long, value_name = "FILE.tar")]
+        output: PathBuf,
+        #[arg(long, value_name = "LIST")]
+        platforms: Option<String>,
+    },
+    /// Show which toolchain builds each platform, and what is missing
+    Doctor,
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    match run(cli) {
+        Ok(code) => code,
+        Err(err) => {
+            eprintln!("error: {err:#}");
+            ExitCode::from(1)
+        }
+    }
+}
+
+fn open_store(cli_cache: &Option<PathBuf>) -> anyhow::Result<Store> {
+    let dir = cli_cache
+        .clone()
+        .unwrap_or_else(pkgbuild::default_store_dir);
+    Store::open(&dir).with_context(|| format!("opening the store at {}", dir.display()))
+}
+
+fn parse_platforms(list: &Option<String>) -> anyhow::Result<Option<Vec<Platform>>> {
+    list.as_deref()
+        .map(platform::parse_list)
+        .transpose()
+        .map_err(Into::into)
+}
+
+fn run(cli: Cli) -> anyhow::Result<ExitCode> {
+    let mut out = std::io::stdout().lock();
+    match &cli.command {
+        Command::Build {
+            packages,
+            platforms,
+            force,
+        } => {
+            let opts = BuildOptions {
+                platforms: parse_platforms(platforms)?,
+                force: *force,
+            };
+            let ws = Workspace::load(cli.manifest_path.as_deref())?;
+            let store = open_store(&cli.cache)?;
+            let selected = ws.select(packages)?;
+            if selected.is_empty() {
+                writeln!(
+                    out,
+                    "no package in this workspace declares [package.metadata.pkg]"
+                )?;
+            }
+            for pkg in selected {
+                build::build_package(&ws, &store, pkg, &opts, &mut out)
+                    .with_context(|| format!("building {}", pkg.name))?;
+            }
+        }
+        Command::ShowTag { package, inputs } => {
+            let ws = Workspace::load(cli.manifest_path.as_deref())?;
+            let pkg = ws.select(std::slice::from_ref(package))?[0];
+            let plan = ws.plan(pkg)?;
+            if *inputs {
+                write!(out, "{}", plan.inputs.text())?;
+            }
+            writeln!(out, "{}", plan.reference)?;
+        }
+        Command::Ls => {
+            let store = open_store(&cli.cache)?;
+            for (name, desc) in store.refs()? {
+                let digest = desc.digest().to_string();
+                let platforms = match store.read(&digest) {
+                    Ok(bytes) => serde_json::from_slice::<oci_spec::image::ImageIndex>(&bytes)
+                        .map(|i| {
+                            i.manifests()
+                                .iter()
+                                .filter_map(|m| {
+                                    m.platform()
+                                        .as_ref()
+                                        .map(|p| format!("linux/{}", p.architecture()))
+                                })
+                                .collect::<Vec<_>>()
+                                .join(",")
+                        })
+                        .unwrap_or_else(|_| "not an index".into()),
+                    Err(e) => format!("({e})"),
+                };
+                writeln!(out, "{name}  {digest}  {platforms}")?;
+            }
+        }
+        Command::Export {
+            package,
+            output,
+            platforms,
+        } => {
+            let ws = Workspace::load(cli.manifest_path.as_deref())?;
+            let store = open_store(&cli.cache)?;
+            let pkg = ws.select(std::slice::from_ref(package))?[0];
+            let opts = BuildOptions {
+                platforms: parse_platforms(platforms)?,
+                force: false,
+            };
+            let built = build::build_package(&ws, &store, pkg, &opts, &mut out)?;
+            pkgbuild::export::export(&store, &built.reference, &built.index_digest, output)?;
+            writeln!(out, "{}: wrote {}", pkg.name, output.display())?;
+        }
+        Command::Doctor => {
+            let root = std::env::current_dir()?;
+            let probe = pkgbuild::toolchain::Probe::new(&root);
+            let mut ok = true;
+            for platform in Platform::ALL {
+                match probe.select(platform) {
+                    Ok(tc) => writeln!(
+                        out,
+                        "{platform}: {} ({}), linker {}, {}",
+                        tc.route.name(),
+                        tc.rustc.display(),
+                        tc.linker,
+                        tc.rustc_version.lines().next().unwrap_or_default()
+                    )?,
+                    Err(missing) => {
+                        ok = false;
+                        writeln!(out, "{platform}: missing {}", missing.missing.join("; "))?;
+                    }
+                }
+            }
+            if !ok {
+                return Ok(ExitCode::from(2));
+            }
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}

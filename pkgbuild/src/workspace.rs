@@ -1,0 +1,169 @@
+//! The Cargo workspace as pkgbuild sees it: packages with images, the lockfile, toolchains.
+
+use std::cell::RefCell;
+use std::collections::{BTreeMap, HashMap};
+use std::path::{Path, PathBuf};
+
+use anyhow::{bail, Context};
+use cargo_metadata::{Metadata, MetadataCommand};
+
+use crate::compile::BuildFlags;
+use crate::git::{self, Provenance};
+use crate::inputs::{self, ClosureEntry, Inputs, Lockfile, PlatformInputs};
+use crate::metadata::{self, Package};
+use crate::platform::Platform;
+use crate::toolchain::{Missing, Probe, Toolchain};
+
+pub struct Workspace {
+    pub root: PathBuf,
+    pub target_dir: PathBuf,
+    pub packages: Vec<Package>,
+    pub lock: Lockfile,
+    pub flags: BuildFlags,
+    pub profile: String,
+    manifest_path: Option<PathBuf>,
+    probe: Probe,
+    by_platform: RefCell<HashMap<Platform, std::rc::Rc<Metadata>>>,
+}
+
+/// Everything known about a package before compiling it.
+pub struct Plan {
+    pub tag: String,
+    /// `org/image:tag`
+    pub reference: String,
+    pub inputs: Inputs,
+    pub provenance: Provenance,
+    pub toolchains: BTreeMap<Platform, Toolchain>,
+    pub closures: BTreeMap<Platform, Vec<ClosureEntry>>,
+}
+
+impl Workspace {
+    pub fn load(manifest_path: Option<&Path>) -> anyhow::Result<Workspace> {
+        let mut cmd = MetadataCommand::new();
+        if let Some(path) = manifest_path {
+            cmd.manifest_path(path);
+        }
+        let metadata = cmd.exec().context("running cargo metadata")?;
+        let root = metadata.workspace_root.clone().into_std_path_buf();
+        let packages = metadata::discover(&metadata)?;
+        // cargo metadata has just written Cargo.lock if it was missing.
+        let lock = Lockfile::load(&root.join("Cargo.lock"))?;
+        Ok(Workspace {
+            target_dir: metadata
+                .target_directory
+                .clone()
+                .into_std_path_buf()
+                .join("pkgbuild"),
+            flags: BuildFlags::new(&root),
+            probe: Probe::new(&root),
+            root,
+            packages,
+            lock,
+            profile: "release".into(),
+            manifest_path: manifest_path.map(Path::to_path_buf),
+            by_platform: RefCell::new(HashMap::new()),
+        })
+    }
+
+    /// The named packages, or all when none is named.
+    pub fn select(&self, names: &[String]) -> anyhow::Result<Vec<&Package>> {
+        if names.is_empty() {
+            return Ok(self.packages.iter().collect());
+        }
+        names
+            .iter()
+            .map(|name| {
+                self.packages
+                    .iter()
+                    .find(|p| &p.name == name || p.image() == name)
+                    .with_context(|| {
+                        let known: Vec<&str> = self.packages.iter().map(|p| p.name.as_str()).collect();
+                        format!("no package {name:?} with [package.metadata.pkg] in this workspace (found {known:?})")
+                    })
+            })
+            .collect()
+    }
+
+    pub fn toolchain(&self, platform: Platform) -> Result<Toolchain, Missing> {
+        self.probe.select(platform)
+    }
+
+    /// Metadata filtered to one platform's dependencies.
+    fn platform_metadata(&self, platform: Platform) -> anyhow::Result<std::rc::Rc<Metadata>> {
+        if let Some(m) = self.by_platform.borrow().get(&platform) {
+            return Ok(m.clone());
+        }
+        let mut cmd = MetadataCommand::new();
+        cmd.current_dir(&self.root);
+        if let Some(path) = &self.manifest_path {
+            cmd.manifest_path(path);
+        }
+        cmd.other_options(vec![
+            "--filter-platform".into(),
+            platform.triple().into(),
+            "--locked".into(),
+        ]);
+        let m =
+            std::rc::Rc::new(cmd.exec().with_context(|| {
+                format!("cargo metadata --filter-platform {}", platform.triple())
+            })?);
+        self.by_platform.borrow_mut().insert(platform, m.clone());
+        Ok(m)
+    }
+
+    /// Computes a package's inputs and tag over all the platforms it declares.
+    pub fn plan(&self, pkg: &Package) -> anyhow::Result<Plan> {
+        let provenance = git::provenance(&pkg.dir)?;
+        let mut toolchains = BTreeMap::new();
+        let mut missing = Vec::new();
+        for &platform in &pkg.meta.arches {
+            match self.toolchain(platform) {
+                Ok(tc) => {
+                    toolchains.insert(platform, tc);
+                }
+                Err(m) => missing.push(m.to_string()),
+            }
+        }
+        if !missing.is_empty() {
+            bail!(
+                "{} declares platforms this machine cannot build; run `pkgbuild doctor`:\n  {}",
+                pkg.name,
+                missing.join("\n  ")
+            );
+        }
+        let mut metas = Vec::new();
+        for &platform in toolchains.keys() {
+            metas.push((platform, self.platform_metadata(platform)?));
+        }
+        let platform_inputs: Vec<PlatformInputs<'_>> = metas
+            .iter()
+            .map(|(p, m)| PlatformInputs {
+                platform: *p,
+                toolchain: &toolchains[p],
+                metadata: m,
+                flags: &self.flags,
+            })
+            .collect();
+        let inputs = inputs::compute(
+            pkg,
+            &self.root,
+            &self.lock,
+            &self.profile,
+            &provenance,
+            &platform_inputs,
+        )?;
+        let mut closures = BTreeMap::new();
+        for (platform, m) in &metas {
+            closures.insert(*platform, inputs::closure(m, &self.lock, &pkg.id)?);
+        }
+        let tag = inputs.tag();
+        Ok(Plan {
+            reference: format!("{}:{tag}", pkg.repo()),
+            tag,
+            inputs,
+            provenance,
+            toolchains,
+            closures,
+        })
+    }
+}
