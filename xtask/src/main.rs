@@ -1,1 +1,179 @@
-fn main() {}
+//! Project automation: `cargo xtask build | test | bench [PKG]`.
+//!
+//! Each command first installs what it needs from Debian's archive when it is missing, so a fresh
+//! Debian 12 machine needs nothing but this repository, rustup's cargo and apt.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, ExitCode};
+
+use anyhow::{bail, Context};
+
+mod bench;
+
+/// What building images for every platform needs.
+const BUILD_PACKAGES: &[&str] = &[
+    "git",
+    "gcc",
+    "libc6-dev",
+    // Debian's rustc builds std for the targets rustup cannot download here.
+    "rustc-web",
+    "cargo-web",
+    "rust-web-src",
+    "gcc-aarch64-linux-gnu",
+    "libc6-dev-arm64-cross",
+    "gcc-s390x-linux-gnu",
+    "libc6-dev-s390x-cross",
+];
+
+/// The real peers the tests run against.
+const TEST_PACKAGES: &[&str] = &[
+    // OCI: read back, unpack and copy what pkgbuild writes.
+    "skopeo",
+    "umoci",
+    // Runs the arm64 and s390x binaries and unit tests.
+    "qemu-user-static",
+];
+
+fn main() -> ExitCode {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let result = match args.first().map(String::as_str) {
+        Some("build") => build(&args[1..]),
+        Some("test") => test(&args[1..]),
+        Some("bench") => bench::run(&workspace_root(), args.get(1).map(String::as_str)),
+        _ => {
+            eprintln!("usage: cargo xtask build [PKG...] | test | bench [PKG]");
+            return ExitCode::from(2);
+        }
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(err) => {
+            eprintln!("xtask: error: {err:#}");
+            ExitCode::from(1)
+        }
+    }
+}
+
+fn workspace_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap().to_path_buf()
+}
+
+fn cargo() -> Command {
+    let mut cmd = Command::new(std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into()));
+    cmd.current_dir(workspace_root());
+    cmd
+}
+
+fn run(cmd: &mut Command) -> anyhow::Result<()> {
+    eprintln!("xtask: running {cmd:?}");
+    let status = cmd.status().with_context(|| format!("starting {cmd:?}"))?;
+    if !status.success() {
+        bail!("{cmd:?} failed ({status})");
+    }
+    Ok(())
+}
+
+/// Installs the Debian packages that are not installed yet.
+fn ensure_packages(packages: &[&str]) -> anyhow::Result<()> {
+    let missing: Vec<&str> = packages.iter().copied().filter(|p| !installed(p)).collect();
+    if missing.is_empty() {
+        return Ok(());
+    }
+    if Path::new("/usr/bin/apt-get").exists() && nix_is_root() {
+        eprintln!("xtask: installing {}", missing.join(" "));
+        run(Command::new("apt-get").arg("update").arg("-q"))?;
+        run(Command::new("apt-get")
+            .args(["install", "-y", "-q", "--no-install-recommends"])
+            .args(&missing)
+            .env("DEBIAN_FRONTEND", "noninteractive"))?;
+        return Ok(());
+    }
+    bail!("missing packages: {} (install them with apt-get as root)", missing.join(" "))
+}
+
+fn installed(package: &str) -> bool {
+    Command::new("dpkg-query")
+        .args(["-W", "-f", "${Status}", package])
+        .output()
+        .map(|o| String::from_utf8_lossy(&o.stdout).contains("install ok installed"))
+        .unwrap_or(false)
+}
+
+fn nix_is_root() -> bool {
+    Command::new("id")
+        .arg("-u")
+        .output()
+        .map(|o| String::from_utf8_lossy(&o.stdout).trim() == "0")
+        .unwrap_or(false)
+}
+
+/// `cargo xtask build [PKG...]`: every package, every platform, into the local store.
+fn build(packages: &[String]) -> anyhow::Result<()> {
+    ensure_packages(BUILD_PACKAGES)?;
+    run(cargo()
+        .args(["run", "--quiet", "--release", "--package", "pkgbuild", "--", "build"])
+        .args(packages))
+}
+
+/// `cargo xtask test`: every test of the workspace, then the I/O-free unit tests on s390x.
+fn test(extra: &[String]) -> anyhow::Result<()> {
+    let mut all: Vec<&str> = BUILD_PACKAGES.to_vec();
+    all.extend_from_slice(TEST_PACKAGES);
+    ensure_packages(&all)?;
+    run(cargo().args(["test", "--workspace", "--locked"]).args(extra))?;
+    big_endian_unit_tests()
+}
+
+/// The packages under pkgs/ whose library holds their protocol logic.
+fn service_libraries() -> anyhow::Result<Vec<String>> {
+    let mut names = Vec::new();
+    let pkgs = workspace_root().join("pkgs");
+    for entry in std::fs::read_dir(&pkgs).with_context(|| format!("reading {}", pkgs.display()))? {
+        let dir = entry?.path();
+        if dir.join("src/lib.rs").exists() {
+            let manifest = std::fs::read_to_string(dir.join("Cargo.toml"))?;
+            let name = manifest
+                .lines()
+                .find_map(|l| l.strip_prefix("name = "))
+                .map(|n| n.trim_matches('"').to_string())
+                .with_context(|| format!("no package name in {}", dir.display()))?;
+            names.push(name);
+        }
+    }
+    names.sort();
+    Ok(names)
+}
+
+/// Byte-order bugs in packet code show up here rather than on a mainframe.
+fn big_endian_unit_tests() -> anyhow::Result<()> {
+    let libs = service_libraries()?;
+    if libs.is_empty() {
+        return Ok(());
+    }
+    let triple = "s390x-unknown-linux-gnu";
+    let env_triple = triple.to_uppercase().replace('-', "_");
+    let mut cmd = cargo();
+    cmd.args(["test", "--locked", "--lib", "--target", triple, "-Zbuild-std"])
+        .arg("--target-dir")
+        .arg(workspace_root().join("target/xtask-s390x"));
+    for lib in &libs {
+        cmd.args(["--package", lib]);
+    }
+    // rustup has no s390x std here: Debian's rustc builds it from source.
+    let rustup_has_target = Command::new("rustc")
+        .args(["--print", "target-libdir", "--target", triple])
+        .output()
+        .map(|o| Path::new(String::from_utf8_lossy(&o.stdout).trim()).is_dir())
+        .unwrap_or(false);
+    if !rustup_has_target {
+        cmd.env("RUSTC", "/usr/bin/rustc");
+    }
+    cmd.env("RUSTC_BOOTSTRAP", "1")
+        .env(format!("CARGO_TARGET_{env_triple}_LINKER"), "s390x-linux-gnu-gcc")
+        .env(
+            format!("CARGO_TARGET_{env_triple}_RUNNER"),
+            "qemu-s390x-static -L /usr/s390x-linux-gnu",
+        )
+        .env_remove("RUSTFLAGS");
+    run(&mut cmd)
+}
