@@ -146,7 +146,7 @@ pub fn build_package(
             writeln!(
                 out,
                 "{label}: cached {} (layer {})",
-                short(&image.manifest.digest().to_string()),
+                short(image.manifest.digest().as_ref()),
                 size(image.layer_size)
             )?;
             results.push(image.clone());
@@ -174,7 +174,7 @@ pub fn build_package(
             out,
             "{label}: built in {:.1}s, manifest {}, binary {}, layer {}",
             started.elapsed().as_secs_f64(),
-            short(&image.manifest.digest().to_string()),
+            short(image.manifest.digest().as_ref()),
             size(image.binary_size.unwrap_or(0)),
             size(image.layer_size)
         )?;
@@ -357,7 +357,7 @@ fn verify_image(
         serde_json::from_slice(&bytes).with_context(|| format!("parsing manifest {digest}"))?;
     let mut layer_size = 0;
     for blob in std::iter::once(parsed.config()).chain(parsed.layers()) {
-        if read_checked(store, &blob.digest().to_string(), out)?.is_none() {
+        if read_checked(store, blob.digest().as_ref(), out)?.is_none() {
             return Ok(None);
         }
         if blob.media_type() != parsed.config().media_type() {
@@ -367,13 +367,13 @@ fn verify_image(
     // The SBOM travels with the image: without it the image is incomplete.
     let mut sbom_ok = false;
     for referrer in store.referrers(&digest)? {
-        let Some(bytes) = read_checked(store, &referrer.digest().to_string(), out)? else {
+        let Some(bytes) = read_checked(store, referrer.digest().as_ref(), out)? else {
             continue;
         };
         let sbom: ImageManifest = serde_json::from_slice(&bytes)?;
         let mut all = true;
         for blob in std::iter::once(sbom.config()).chain(sbom.layers()) {
-            all &= read_checked(store, &blob.digest().to_string(), out)?.is_some();
+            all &= read_checked(store, blob.digest().as_ref(), out)?.is_some();
         }
         sbom_ok |= all;
     }

@@ -258,7 +258,7 @@ impl Store {
             if ref_of(d).is_some() || d.media_type() != &MediaType::ImageManifest {
                 continue;
             }
-            let Ok(bytes) = self.read(&d.digest().to_string()) else {
+            let Ok(bytes) = self.read(d.digest().as_ref()) else {
                 continue;
             };
             let Ok(manifest) = serde_json::from_slice::<oci_spec::image::ImageManifest>(&bytes)

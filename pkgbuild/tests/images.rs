@@ -31,14 +31,24 @@ fn three_platform_images_are_reproducible_and_readable_by_real_tools() {
     let out_a = a.pkgbuild_ok(store_a.path(), &["build", "hello"]);
     let out_b = b.pkgbuild_ok(store_b.path(), &["build", "hello"]);
     let (reference, digest) = pinned(&out_a, "hello");
-    assert_eq!(pinned(&out_b, "hello"), (reference.clone(), digest.clone()), "not reproducible");
+    assert_eq!(
+        pinned(&out_b, "hello"),
+        (reference.clone(), digest.clone()),
+        "not reproducible"
+    );
     for (arch, _, _) in PLATFORMS {
-        assert!(out_a.contains(&format!("hello linux/{arch}: built in")), "{out_a}");
+        assert!(
+            out_a.contains(&format!("hello linux/{arch}: built in")),
+            "{out_a}"
+        );
     }
 
     let image = format!("oci:{}:{reference}", store_a.path().display());
     // The index, read by skopeo, lists the three platforms.
-    let raw: serde_json::Value = serde_json::from_str(&run_ok(Command::new("skopeo").args(["inspect", "--raw", &image]))).unwrap();
+    let raw: serde_json::Value = serde_json::from_str(&run_ok(
+        Command::new("skopeo").args(["inspect", "--raw", &image]),
+    ))
+    .unwrap();
     assert_eq!(raw["mediaType"], "application/vnd.oci.image.index.v1+json");
     let archs: BTreeSet<String> = raw["manifests"]
         .as_array()
@@ -46,7 +56,10 @@ fn three_platform_images_are_reproducible_and_readable_by_real_tools() {
         .iter()
         .map(|m| m["platform"]["architecture"].as_str().unwrap().to_string())
         .collect();
-    assert_eq!(archs, BTreeSet::from(["amd64".into(), "arm64".into(), "s390x".into()]));
+    assert_eq!(
+        archs,
+        BTreeSet::from(["amd64".into(), "arm64".into(), "s390x".into()])
+    );
 
     // skopeo copies every platform with identical digests.
     let copy = tempfile::tempdir().unwrap();
@@ -63,29 +76,42 @@ fn three_platform_images_are_reproducible_and_readable_by_real_tools() {
     let index_json = read_json(&store_a.path().join("index.json"));
     for (arch, uname, qemu) in PLATFORMS {
         // Each manifest and config, as skopeo reads them.
-        let inspect: serde_json::Value = serde_json::from_str(&run_ok(Command::new("skopeo").args([
-            "inspect",
-            "--override-arch",
-            arch,
-            &image,
-        ])))
-        .unwrap();
+        let inspect: serde_json::Value =
+            serde_json::from_str(&run_ok(Command::new("skopeo").args([
+                "inspect",
+                "--override-arch",
+                arch,
+                &image,
+            ])))
+            .unwrap();
         assert_eq!(inspect["Architecture"], arch);
         assert_eq!(inspect["Env"][0], "GREETING=hi");
-        let label = inspect["Labels"]["org.mobyproject.config"].as_str().unwrap();
+        let label = inspect["Labels"]["org.mobyproject.config"]
+            .as_str()
+            .unwrap();
         let label: serde_json::Value = serde_json::from_str(label).unwrap();
-        assert_eq!(label, serde_json::from_str::<serde_json::Value>(HELLO_CONFIG).unwrap());
-        assert_eq!(inspect["Labels"]["org.opencontainers.image.version"], "0.3.1");
-        assert_eq!(inspect["Labels"]["org.opencontainers.image.source"], "https://example.invalid/hello");
+        assert_eq!(
+            label,
+            serde_json::from_str::<serde_json::Value>(HELLO_CONFIG).unwrap()
+        );
+        assert_eq!(
+            inspect["Labels"]["org.opencontainers.image.version"],
+            "0.3.1"
+        );
+        assert_eq!(
+            inspect["Labels"]["org.opencontainers.image.source"],
+            "https://example.invalid/hello"
+        );
         assert_eq!(inspect["Created"], "2026-01-02T03:04:05Z");
-        let config: serde_json::Value = serde_json::from_str(&run_ok(Command::new("skopeo").args([
-            "inspect",
-            "--config",
-            "--override-arch",
-            arch,
-            &image,
-        ])))
-        .unwrap();
+        let config: serde_json::Value =
+            serde_json::from_str(&run_ok(Command::new("skopeo").args([
+                "inspect",
+                "--config",
+                "--override-arch",
+                arch,
+                &image,
+            ])))
+            .unwrap();
         assert_eq!(config["config"]["Entrypoint"][0], "/usr/sbin/hello");
         assert_eq!(config["config"]["Cmd"][0], "--loud");
 
@@ -112,11 +138,18 @@ fn three_platform_images_are_reproducible_and_readable_by_real_tools() {
                 ("usr/sbin/hello".to_string(), 0o100755),
             ]
         );
-        assert_eq!(std::fs::read_to_string(rootfs.join("etc/hello.conf")).unwrap(), "greeting = hi\n");
+        assert_eq!(
+            std::fs::read_to_string(rootfs.join("etc/hello.conf")).unwrap(),
+            "greeting = hi\n"
+        );
 
         // The binary is static and runs (natively or under qemu-user) in an empty environment.
         let binary = rootfs.join("usr/sbin/hello");
-        let mut cmd = if qemu.is_empty() { Command::new(&binary) } else { Command::new(qemu) };
+        let mut cmd = if qemu.is_empty() {
+            Command::new(&binary)
+        } else {
+            Command::new(qemu)
+        };
         if !qemu.is_empty() {
             cmd.arg(&binary);
         }
@@ -135,14 +168,31 @@ fn three_platform_images_are_reproducible_and_readable_by_real_tools() {
             .to_string();
         let sbom = sbom_for(store_a.path(), &index_json, &manifest_digest);
         assert_eq!(sbom["spdxVersion"], "SPDX-2.3");
-        let names: Vec<&str> = sbom["packages"].as_array().unwrap().iter().map(|p| p["name"].as_str().unwrap()).collect();
+        let names: Vec<&str> = sbom["packages"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|p| p["name"].as_str().unwrap())
+            .collect();
         assert_eq!(names, ["hello", "greeting", "leftpad"]);
         let leftpad = &sbom["packages"][2];
-        assert_eq!(leftpad["externalRefs"][0]["referenceLocator"], "pkg:cargo/leftpad@1.0.0");
+        assert_eq!(
+            leftpad["externalRefs"][0]["referenceLocator"],
+            "pkg:cargo/leftpad@1.0.0"
+        );
         assert_eq!(leftpad["licenseDeclared"], "MIT OR Apache-2.0");
-        assert_eq!(leftpad["checksums"][0]["checksumValue"].as_str().unwrap().len(), 64);
+        assert_eq!(
+            leftpad["checksums"][0]["checksumValue"]
+                .as_str()
+                .unwrap()
+                .len(),
+            64
+        );
         let binary_sha = common_sha256(&binary);
-        assert_eq!(sbom["packages"][0]["checksums"][0]["checksumValue"], binary_sha.as_str());
+        assert_eq!(
+            sbom["packages"][0]["checksums"][0]["checksumValue"],
+            binary_sha.as_str()
+        );
     }
 }
 
@@ -154,7 +204,10 @@ fn tree(root: &Path) -> Vec<(String, u32)> {
             let path = entry.unwrap().path();
             let meta = std::fs::symlink_metadata(&path).unwrap();
             out.push((
-                path.strip_prefix(root).unwrap().to_string_lossy().to_string(),
+                path.strip_prefix(root)
+                    .unwrap()
+                    .to_string_lossy()
+                    .to_string(),
                 meta.permissions().mode(),
             ));
             if meta.is_dir() {
@@ -168,7 +221,12 @@ fn tree(root: &Path) -> Vec<(String, u32)> {
 }
 
 fn blob(store: &Path, digest: &str) -> Vec<u8> {
-    std::fs::read(store.join("blobs/sha256").join(digest.trim_start_matches("sha256:"))).unwrap()
+    std::fs::read(
+        store
+            .join("blobs/sha256")
+            .join(digest.trim_start_matches("sha256:")),
+    )
+    .unwrap()
 }
 
 /// Finds the SPDX document whose artifact manifest has `subject` as its subject.
@@ -177,13 +235,18 @@ fn sbom_for(store: &Path, index_json: &serde_json::Value, subject: &str) -> serd
         if entry["artifactType"] != "application/spdx+json" {
             continue;
         }
-        let manifest: serde_json::Value = serde_json::from_slice(&blob(store, entry["digest"].as_str().unwrap())).unwrap();
+        let manifest: serde_json::Value =
+            serde_json::from_slice(&blob(store, entry["digest"].as_str().unwrap())).unwrap();
         if manifest["subject"]["digest"] == subject {
             assert_eq!(manifest["artifactType"], "application/spdx+json");
-            assert_eq!(manifest["config"]["mediaType"], "application/vnd.oci.empty.v1+json");
+            assert_eq!(
+                manifest["config"]["mediaType"],
+                "application/vnd.oci.empty.v1+json"
+            );
             let layer = &manifest["layers"][0];
             assert_eq!(layer["mediaType"], "application/spdx+json");
-            return serde_json::from_slice(&blob(store, layer["digest"].as_str().unwrap())).unwrap();
+            return serde_json::from_slice(&blob(store, layer["digest"].as_str().unwrap()))
+                .unwrap();
         }
     }
     panic!("no SBOM referrer for {subject}");

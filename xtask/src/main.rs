@@ -32,6 +32,9 @@ const TEST_PACKAGES: &[&str] = &[
     "umoci",
     // Runs the arm64 and s390x binaries and unit tests.
     "qemu-user-static",
+    // Imports and runs the images.
+    "containerd",
+    "runc",
 ];
 
 fn main() -> ExitCode {
@@ -55,7 +58,10 @@ fn main() -> ExitCode {
 }
 
 fn workspace_root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap().to_path_buf()
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .unwrap()
+        .to_path_buf()
 }
 
 fn cargo() -> Command {
@@ -88,7 +94,10 @@ fn ensure_packages(packages: &[&str]) -> anyhow::Result<()> {
             .env("DEBIAN_FRONTEND", "noninteractive"))?;
         return Ok(());
     }
-    bail!("missing packages: {} (install them with apt-get as root)", missing.join(" "))
+    bail!(
+        "missing packages: {} (install them with apt-get as root)",
+        missing.join(" ")
+    )
 }
 
 fn installed(package: &str) -> bool {
@@ -111,7 +120,15 @@ fn nix_is_root() -> bool {
 fn build(packages: &[String]) -> anyhow::Result<()> {
     ensure_packages(BUILD_PACKAGES)?;
     run(cargo()
-        .args(["run", "--quiet", "--release", "--package", "pkgbuild", "--", "build"])
+        .args([
+            "run",
+            "--quiet",
+            "--release",
+            "--package",
+            "pkgbuild",
+            "--",
+            "build",
+        ])
         .args(packages))
 }
 
@@ -120,7 +137,9 @@ fn test(extra: &[String]) -> anyhow::Result<()> {
     let mut all: Vec<&str> = BUILD_PACKAGES.to_vec();
     all.extend_from_slice(TEST_PACKAGES);
     ensure_packages(&all)?;
-    run(cargo().args(["test", "--workspace", "--locked"]).args(extra))?;
+    run(cargo()
+        .args(["test", "--workspace", "--locked"])
+        .args(extra))?;
     big_endian_unit_tests()
 }
 
@@ -153,9 +172,16 @@ fn big_endian_unit_tests() -> anyhow::Result<()> {
     let triple = "s390x-unknown-linux-gnu";
     let env_triple = triple.to_uppercase().replace('-', "_");
     let mut cmd = cargo();
-    cmd.args(["test", "--locked", "--lib", "--target", triple, "-Zbuild-std"])
-        .arg("--target-dir")
-        .arg(workspace_root().join("target/xtask-s390x"));
+    cmd.args([
+        "test",
+        "--locked",
+        "--lib",
+        "--target",
+        triple,
+        "-Zbuild-std",
+    ])
+    .arg("--target-dir")
+    .arg(workspace_root().join("target/xtask-s390x"));
     for lib in &libs {
         cmd.args(["--package", lib]);
     }
@@ -169,7 +195,10 @@ fn big_endian_unit_tests() -> anyhow::Result<()> {
         cmd.env("RUSTC", "/usr/bin/rustc");
     }
     cmd.env("RUSTC_BOOTSTRAP", "1")
-        .env(format!("CARGO_TARGET_{env_triple}_LINKER"), "s390x-linux-gnu-gcc")
+        .env(
+            format!("CARGO_TARGET_{env_triple}_LINKER"),
+            "s390x-linux-gnu-gcc",
+        )
         .env(
             format!("CARGO_TARGET_{env_triple}_RUNNER"),
             "qemu-s390x-static -L /usr/s390x-linux-gnu",

@@ -11,13 +11,21 @@ pub fn require(program: &str, package: &str) {
     let found = std::env::var_os("PATH")
         .map(|paths| std::env::split_paths(&paths).any(|dir| dir.join(program).is_file()))
         .unwrap_or(false);
-    assert!(found, "{program} is missing: apt-get install {package} (or run `cargo xtask test`)");
+    assert!(
+        found,
+        "{program} is missing: apt-get install {package} (or run `cargo xtask test`)"
+    );
 }
 
 pub fn git(dir: &Path, args: &[&str]) {
     let status = Command::new("git")
         .current_dir(dir)
-        .args(["-c", "user.email=test@example.invalid", "-c", "user.name=test"])
+        .args([
+            "-c",
+            "user.email=test@example.invalid",
+            "-c",
+            "user.name=test",
+        ])
         .args(args)
         .env("GIT_AUTHOR_DATE", "2026-01-02T03:04:05Z")
         .env("GIT_COMMITTER_DATE", "2026-01-02T03:04:05Z")
@@ -51,10 +59,13 @@ fn vendor_crate(root: &Path, name: &str, version: &str, body: &str) {
 fn link_std_vendor(root: &Path) {
     let std_vendor = Path::new("/usr/lib/rustlib/src/rust/library/vendor");
     std::fs::create_dir_all(root.join("vendor")).unwrap();
-    let Ok(entries) = std::fs::read_dir(std_vendor) else { return };
+    let Ok(entries) = std::fs::read_dir(std_vendor) else {
+        return;
+    };
     for entry in entries {
         let entry = entry.unwrap();
-        std::os::unix::fs::symlink(entry.path(), root.join("vendor").join(entry.file_name())).unwrap();
+        std::os::unix::fs::symlink(entry.path(), root.join("vendor").join(entry.file_name()))
+            .unwrap();
     }
 }
 
@@ -62,13 +73,17 @@ pub struct Fixture {
     pub dir: tempfile::TempDir,
 }
 
-pub const HELLO_CONFIG: &str = r#"{"binds":["/run/hello:/run/hello"],"capabilities":["CAP_NET_ADMIN"],"net":"host"}"#;
+pub const HELLO_CONFIG: &str =
+    r#"{"binds":["/run/hello:/run/hello"],"capabilities":["CAP_NET_ADMIN"],"net":"host"}"#;
 
 impl Fixture {
     /// A workspace with two packages: `hello` (a path dependency and a vendored registry crate,
     /// a config file, three platforms) and `other` (amd64 only, no dependencies). Committed.
     pub fn new() -> Fixture {
-        let dir = tempfile::Builder::new().prefix("pkgbuild-fixture").tempdir().unwrap();
+        let dir = tempfile::Builder::new()
+            .prefix("pkgbuild-fixture")
+            .tempdir()
+            .unwrap();
         let root = dir.path();
         write(
             &root.join("Cargo.toml"),
@@ -90,13 +105,26 @@ strip = true
         );
         write(&root.join(".gitignore"), "/target\n");
         link_std_vendor(root);
-        vendor_crate(root, "leftpad", "1.0.0", "pub fn pad(s: &str) -> String { format!(\" {s}\") }\n");
-        vendor_crate(root, "leftpad", "1.0.1", "pub fn pad(s: &str) -> String { format!(\"  {s}\") }\n");
+        vendor_crate(
+            root,
+            "leftpad",
+            "1.0.0",
+            "pub fn pad(s: &str) -> String { format!(\" {s}\") }\n",
+        );
+        vendor_crate(
+            root,
+            "leftpad",
+            "1.0.1",
+            "pub fn pad(s: &str) -> String { format!(\"  {s}\") }\n",
+        );
         write(
             &root.join("crates/greeting/Cargo.toml"),
             "[package]\nname = \"greeting\"\nversion = \"0.1.0\"\nedition = \"2021\"\n",
         );
-        write(&root.join("crates/greeting/src/lib.rs"), "pub const WORD: &str = \"hello\";\n");
+        write(
+            &root.join("crates/greeting/src/lib.rs"),
+            "pub const WORD: &str = \"hello\";\n",
+        );
         write(
             &root.join("pkgs/hello/Cargo.toml"),
             r#"[package]
@@ -132,7 +160,10 @@ binds = ["/run/hello:/run/hello"]
             &root.join("pkgs/other/Cargo.toml"),
             "[package]\nname = \"other\"\nversion = \"1.0.0\"\nedition = \"2021\"\n\n[package.metadata.pkg]\norg = \"example\"\narches = [\"amd64\"]\n",
         );
-        write(&root.join("pkgs/other/src/main.rs"), "fn main() { println!(\"other\"); }\n");
+        write(
+            &root.join("pkgs/other/src/main.rs"),
+            "fn main() { println!(\"other\"); }\n",
+        );
         let status = Command::new(cargo())
             .current_dir(root)
             .args(["generate-lockfile", "--offline"])
@@ -147,7 +178,10 @@ binds = ["/run/hello:/run/hello"]
 
     /// A second checkout of the same commit, at another path.
     pub fn clone_to_new_path(&self) -> Fixture {
-        let dir = tempfile::Builder::new().prefix("pkgbuild-clone").tempdir().unwrap();
+        let dir = tempfile::Builder::new()
+            .prefix("pkgbuild-clone")
+            .tempdir()
+            .unwrap();
         let status = Command::new("git")
             .args(["clone", "-q"])
             .arg(self.root())
@@ -198,12 +232,16 @@ binds = ["/run/hello:/run/hello"]
     }
 
     pub fn show_tag(&self, store: &Path, pkg: &str) -> String {
-        self.pkgbuild_ok(store, &["show-tag", pkg]).trim().to_string()
+        self.pkgbuild_ok(store, &["show-tag", pkg])
+            .trim()
+            .to_string()
     }
 }
 
 pub fn cargo() -> PathBuf {
-    std::env::var_os("CARGO").map(PathBuf::from).unwrap_or_else(|| "cargo".into())
+    std::env::var_os("CARGO")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| "cargo".into())
 }
 
 /// The `ref@digest` pkgbuild prints last for a package.
