@@ -56,6 +56,28 @@ enum Command {
         #[arg(long, value_name = "LIST")]
         platforms: Option<String>,
     },
+    /// Pin the references to workspace packages in a LinuxKit manifest by digest
+    Resolve {
+        file: PathBuf,
+        /// Rewrite the file in place instead of printing it
+        #[arg(short = 'i', long)]
+        in_place: bool,
+        /// Also match references under this namespace, e.g. registry.example.com/team
+        #[arg(long, value_name = "REGISTRY/NAMESPACE")]
+        org: Option<String>,
+        #[arg(long, value_name = "LIST")]
+        platforms: Option<String>,
+    },
+    /// Fail, naming the line, on any reference not pinned by digest or not held for every platform
+    Verify {
+        file: PathBuf,
+        /// Check against the local store
+        #[arg(long)]
+        local: bool,
+        /// Platforms every image must have [default: linux/amd64,linux/arm64,linux/s390x]
+        #[arg(long, value_name = "LIST")]
+        platforms: Option<String>,
+    },
     /// Show which toolchain builds each platform, and what is missing
     Doctor,
 }
@@ -158,6 +180,69 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             let built = build::build_package(&ws, &store, pkg, &opts, &mut out)?;
             pkgbuild::export::export(&store, &built.reference, &built.index_digest, output)?;
             writeln!(out, "{}: wrote {}", pkg.name, output.display())?;
+        }
+        Command::Resolve {
+            file,
+            in_place,
+            org,
+            platforms,
+        } => {
+            let text = std::fs::read_to_string(file)
+                .with_context(|| format!("reading {}", file.display()))?;
+            let ws = Workspace::load(cli.manifest_path.as_deref())?;
+            let store = open_store(&cli.cache)?;
+            let opts = BuildOptions {
+                platforms: parse_platforms(platforms)?,
+                force: false,
+            };
+            // Build progress goes to stderr: stdout may be the manifest.
+            let mut log = std::io::stderr();
+            let resolved =
+                pkgbuild::resolve::resolve(&ws, &store, &text, org.as_deref(), &opts, &mut log)?;
+            if *in_place {
+                let dir = file
+                    .parent()
+                    .filter(|p| !p.as_os_str().is_empty())
+                    .unwrap_or(std::path::Path::new("."));
+                let mut tmp = tempfile::NamedTempFile::new_in(dir)?;
+                tmp.write_all(resolved.as_bytes())?;
+                tmp.persist(file)
+                    .with_context(|| format!("writing {}", file.display()))?;
+            } else {
+                out.write_all(resolved.as_bytes())?;
+            }
+        }
+        Command::Verify {
+            file,
+            local,
+            platforms,
+        } => {
+            let text = std::fs::read_to_string(file)
+                .with_context(|| format!("reading {}", file.display()))?;
+            let platforms = parse_platforms(platforms)?.unwrap_or_else(|| Platform::ALL.to_vec());
+            if !*local {
+                anyhow::bail!("verify against a registry is not available yet; use --local");
+            }
+            let store = open_store(&cli.cache)?;
+            let problems = pkgbuild::resolve::verify_local(&store, &text, &platforms);
+            for p in &problems {
+                writeln!(
+                    out,
+                    "{}:{}: {}: {}",
+                    file.display(),
+                    p.line,
+                    p.reference,
+                    p.message
+                )?;
+            }
+            if !problems.is_empty() {
+                return Ok(ExitCode::from(1));
+            }
+            writeln!(
+                out,
+                "{}: every reference is pinned and held",
+                file.display()
+            )?;
         }
         Command::Doctor => {
             let root = std::env::current_dir()?;
