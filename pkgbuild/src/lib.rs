@@ -14,6 +14,8 @@ pub mod layer;
 pub mod linuxkit;
 pub mod metadata;
 pub mod platform;
+pub mod push;
+pub mod registry;
 pub mod resolve;
 pub mod sbom;
 pub mod store;

@@ -8,6 +8,7 @@ use anyhow::Context;
 use clap::{Parser, Subcommand};
 use pkgbuild::build::{self, BuildOptions};
 use pkgbuild::platform::{self, Platform};
+use pkgbuild::push::PushOptions;
 use pkgbuild::store::Store;
 use pkgbuild::workspace::Workspace;
 
@@ -56,6 +57,24 @@ enum Command {
         #[arg(long, value_name = "LIST")]
         platforms: Option<String>,
     },
+    /// Build what is missing, then push images, SBOMs and tags to a registry
+    Push {
+        packages: Vec<String>,
+        /// Push under REGISTRY/NAMESPACE instead of each package's org
+        #[arg(long, value_name = "REGISTRY/NAMESPACE")]
+        org: Option<String>,
+        #[arg(long, value_name = "LIST")]
+        platforms: Option<String>,
+        /// Move a version tag that points to other content
+        #[arg(long)]
+        force: bool,
+        /// Push packages with uncommitted changes
+        #[arg(long)]
+        allow_dirty: bool,
+        /// Allow plain HTTP to registries that are not on loopback
+        #[arg(long)]
+        insecure: bool,
+    },
     /// Pin the references to workspace packages in a LinuxKit manifest by digest
     Resolve {
         file: PathBuf,
@@ -71,9 +90,12 @@ enum Command {
     /// Fail, naming the line, on any reference not pinned by digest or not held for every platform
     Verify {
         file: PathBuf,
-        /// Check against the local store
+        /// Check against the local store instead of the registries
         #[arg(long)]
         local: bool,
+        /// Allow plain HTTP to registries that are not on loopback
+        #[arg(long)]
+        insecure: bool,
         /// Platforms every image must have [default: linux/amd64,linux/arm64,linux/s390x]
         #[arg(long, value_name = "LIST")]
         platforms: Option<String>,
@@ -98,6 +120,13 @@ fn open_store(cli_cache: &Option<PathBuf>) -> anyhow::Result<Store> {
         .clone()
         .unwrap_or_else(pkgbuild::default_store_dir);
     Store::open(&dir).with_context(|| format!("opening the store at {}", dir.display()))
+}
+
+fn registry_client(insecure: bool) -> pkgbuild::registry::Client {
+    pkgbuild::registry::Client::new(pkgbuild::registry::Options {
+        insecure,
+        ..Default::default()
+    })
 }
 
 fn parse_platforms(list: &Option<String>) -> anyhow::Result<Option<Vec<Platform>>> {
@@ -181,6 +210,46 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             pkgbuild::export::export(&store, &built.reference, &built.index_digest, output)?;
             writeln!(out, "{}: wrote {}", pkg.name, output.display())?;
         }
+        Command::Push {
+            packages,
+            org,
+            platforms,
+            force,
+            allow_dirty,
+            insecure,
+        } => {
+            let ws = Workspace::load(cli.manifest_path.as_deref())?;
+            let store = open_store(&cli.cache)?;
+            let client = registry_client(*insecure);
+            let opts = PushOptions {
+                build: BuildOptions {
+                    platforms: parse_platforms(platforms)?,
+                    force: false,
+                },
+                org: org.clone(),
+                allow_dirty: *allow_dirty,
+                force: *force,
+            };
+            let mut session = pkgbuild::push::Session::default();
+            for pkg in ws.select(packages)? {
+                pkgbuild::push::push_package(
+                    &ws,
+                    &store,
+                    &client,
+                    &mut session,
+                    pkg,
+                    &opts,
+                    &mut out,
+                )
+                .with_context(|| format!("pushing {}", pkg.name))?;
+            }
+            let stats = client.stats();
+            writeln!(
+                out,
+                "registry traffic: {} requests, {} blobs uploaded, {} bytes, {} retries",
+                stats.requests, stats.blobs_uploaded, stats.bytes_uploaded, stats.retries
+            )?;
+        }
         Command::Resolve {
             file,
             in_place,
@@ -215,16 +284,17 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Verify {
             file,
             local,
+            insecure,
             platforms,
         } => {
             let text = std::fs::read_to_string(file)
                 .with_context(|| format!("reading {}", file.display()))?;
             let platforms = parse_platforms(platforms)?.unwrap_or_else(|| Platform::ALL.to_vec());
-            if !*local {
-                anyhow::bail!("verify against a registry is not available yet; use --local");
-            }
-            let store = open_store(&cli.cache)?;
-            let problems = pkgbuild::resolve::verify_local(&store, &text, &platforms);
+            let problems = if *local {
+                pkgbuild::resolve::verify_local(&open_store(&cli.cache)?, &text, &platforms)
+            } else {
+                pkgbuild::resolve::verify_registry(&registry_client(*insecure), &text, &platforms)
+            };
             for p in &problems {
                 writeln!(
                     out,

@@ -117,6 +117,76 @@ fn read(store: &Store, digest: &str) -> Result<Vec<u8>, String> {
     })
 }
 
+/// Checks every reference against its registry: pinned, held, every platform with its blobs.
+pub fn verify_registry(
+    client: &crate::registry::Client,
+    text: &str,
+    platforms: &[Platform],
+) -> Vec<Problem> {
+    linuxkit::image_refs(text)
+        .into_iter()
+        .filter_map(|r| {
+            check_registry(client, &r, platforms)
+                .err()
+                .map(|message| Problem {
+                    line: r.line,
+                    reference: r.reference.clone(),
+                    message,
+                })
+        })
+        .collect()
+}
+
+fn check_registry(
+    client: &crate::registry::Client,
+    r: &ImageRef,
+    platforms: &[Platform],
+) -> Result<(), String> {
+    let digest = pinned_digest(&r.reference)?;
+    let reference = crate::registry::Reference::parse(&r.reference).map_err(|e| e.to_string())?;
+    let repo = reference.repo();
+    let manifest = client
+        .get_manifest(&repo, digest, &[])
+        .map_err(|e| e.to_string())?
+        .ok_or_else(|| format!("{repo} does not hold {digest}"))?;
+    let check_image = |digest: &str| -> Result<(), String> {
+        let m = client
+            .get_manifest(&repo, digest, &[MediaType::ImageManifest.as_ref()])
+            .map_err(|e| e.to_string())?
+            .ok_or_else(|| format!("{repo} does not hold manifest {digest}"))?;
+        let parsed: ImageManifest =
+            serde_json::from_slice(&m.bytes).map_err(|e| format!("bad manifest {digest}: {e}"))?;
+        for blob in std::iter::once(parsed.config()).chain(parsed.layers()) {
+            if !client
+                .blob_exists(&repo, blob.digest().as_ref())
+                .map_err(|e| e.to_string())?
+            {
+                return Err(format!("{repo} lacks blob {} of {digest}", blob.digest()));
+            }
+        }
+        Ok(())
+    };
+    if manifest.media_type == MediaType::ImageIndex.as_ref() {
+        let index: ImageIndex = serde_json::from_slice(&manifest.bytes)
+            .map_err(|e| format!("bad index {digest}: {e}"))?;
+        for platform in platforms {
+            let entry = index
+                .manifests()
+                .iter()
+                .find(|m| {
+                    m.platform()
+                        .as_ref()
+                        .is_some_and(|p| p.architecture().to_string() == platform.arch())
+                })
+                .ok_or_else(|| format!("has no {platform} image"))?;
+            check_image(entry.digest().as_ref())?;
+        }
+        Ok(())
+    } else {
+        check_image(digest)
+    }
+}
+
 /// The digest a reference is pinned to, or why it is not pinned.
 pub fn pinned_digest(reference: &str) -> Result<&str, String> {
     match linuxkit::parse_reference(reference).digest {

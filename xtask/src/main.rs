@@ -32,6 +32,8 @@ const TEST_PACKAGES: &[&str] = &[
     "umoci",
     // Runs the arm64 and s390x binaries and unit tests.
     "qemu-user-static",
+    // The distribution registry that images are pushed to.
+    "docker-registry",
     // Imports and runs the images.
     "containerd",
     "runc",
