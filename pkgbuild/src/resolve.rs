@@ -9,6 +9,7 @@ use oci_spec::image::{ImageIndex, ImageManifest, MediaType};
 use crate::build::{self, BuildOptions};
 use crate::linuxkit::{self, ImageRef};
 use crate::platform::Platform;
+use crate::registry::{Client, Reference, Repo};
 use crate::store::{Store, StoreError};
 use crate::workspace::Workspace;
 
@@ -57,76 +58,68 @@ pub struct Problem {
     pub message: String,
 }
 
+/// Where verification looks for manifests and blobs: the local store or a registry.
+trait Holder {
+    /// The manifest or index stored under `digest`, None when it is not held.
+    fn manifest(&self, r: &ImageRef, digest: &str) -> Result<Option<Vec<u8>>, String>;
+    fn has_blob(&self, r: &ImageRef, digest: &str) -> Result<bool, String>;
+}
+
+struct Local<'a>(&'a Store);
+
+impl Holder for Local<'_> {
+    fn manifest(&self, _: &ImageRef, digest: &str) -> Result<Option<Vec<u8>>, String> {
+        match self.0.read(digest) {
+            Ok(bytes) => Ok(Some(bytes)),
+            Err(StoreError::Missing { .. }) => Ok(None),
+            Err(e) => Err(e.to_string()),
+        }
+    }
+
+    fn has_blob(&self, r: &ImageRef, digest: &str) -> Result<bool, String> {
+        self.manifest(r, digest).map(|b| b.is_some())
+    }
+}
+
+struct Remote<'a>(&'a Client);
+
+fn repo_of(r: &ImageRef) -> Result<Repo, String> {
+    Reference::parse(&r.reference)
+        .map(|p| p.repo())
+        .map_err(|e| e.to_string())
+}
+
+impl Holder for Remote<'_> {
+    fn manifest(&self, r: &ImageRef, digest: &str) -> Result<Option<Vec<u8>>, String> {
+        let found = self
+            .0
+            .get_manifest(&repo_of(r)?, digest, &[])
+            .map_err(|e| e.to_string())?;
+        Ok(found.map(|m| m.bytes))
+    }
+
+    fn has_blob(&self, r: &ImageRef, digest: &str) -> Result<bool, String> {
+        self.0
+            .blob_exists(&repo_of(r)?, digest)
+            .map_err(|e| e.to_string())
+    }
+}
+
 /// Checks every reference against the local store: pinned, present, intact, every platform.
 pub fn verify_local(store: &Store, text: &str, platforms: &[Platform]) -> Vec<Problem> {
-    linuxkit::image_refs(text)
-        .into_iter()
-        .filter_map(|r| {
-            check_local(store, &r, platforms)
-                .err()
-                .map(|message| Problem {
-                    line: r.line,
-                    reference: r.reference.clone(),
-                    message,
-                })
-        })
-        .collect()
-}
-
-fn check_local(store: &Store, r: &ImageRef, platforms: &[Platform]) -> Result<(), String> {
-    let digest = pinned_digest(&r.reference)?;
-    let bytes = read(store, digest)?;
-    let media_type = serde_json::from_slice::<serde_json::Value>(&bytes)
-        .ok()
-        .and_then(|v| v["mediaType"].as_str().map(String::from))
-        .unwrap_or_default();
-    if media_type == MediaType::ImageIndex.to_string() {
-        let index: ImageIndex =
-            serde_json::from_slice(&bytes).map_err(|e| format!("bad index {digest}: {e}"))?;
-        for platform in platforms {
-            let entry = index
-                .manifests()
-                .iter()
-                .find(|m| {
-                    m.platform()
-                        .as_ref()
-                        .is_some_and(|p| p.architecture().to_string() == platform.arch())
-                })
-                .ok_or_else(|| format!("has no {platform} image"))?;
-            check_manifest(store, entry.digest().as_ref())?;
-        }
-        Ok(())
-    } else {
-        check_manifest(store, digest)
-    }
-}
-
-fn check_manifest(store: &Store, digest: &str) -> Result<(), String> {
-    let manifest: ImageManifest = serde_json::from_slice(&read(store, digest)?)
-        .map_err(|e| format!("bad manifest {digest}: {e}"))?;
-    for blob in std::iter::once(manifest.config()).chain(manifest.layers()) {
-        read(store, blob.digest().as_ref())?;
-    }
-    Ok(())
-}
-
-fn read(store: &Store, digest: &str) -> Result<Vec<u8>, String> {
-    store.read(digest).map_err(|e| match e {
-        StoreError::Missing { .. } => format!("{digest} is not in the local store"),
-        other => other.to_string(),
-    })
+    verify(&Local(store), "the local store", text, platforms)
 }
 
 /// Checks every reference against its registry: pinned, held, every platform with its blobs.
-pub fn verify_registry(
-    client: &crate::registry::Client,
-    text: &str,
-    platforms: &[Platform],
-) -> Vec<Problem> {
+pub fn verify_registry(client: &Client, text: &str, platforms: &[Platform]) -> Vec<Problem> {
+    verify(&Remote(client), "the registry", text, platforms)
+}
+
+fn verify(holder: &dyn Holder, place: &str, text: &str, platforms: &[Platform]) -> Vec<Problem> {
     linuxkit::image_refs(text)
         .into_iter()
         .filter_map(|r| {
-            check_registry(client, &r, platforms)
+            check(holder, place, &r, platforms)
                 .err()
                 .map(|message| Problem {
                     line: r.line,
@@ -137,54 +130,55 @@ pub fn verify_registry(
         .collect()
 }
 
-fn check_registry(
-    client: &crate::registry::Client,
+fn check(
+    holder: &dyn Holder,
+    place: &str,
     r: &ImageRef,
     platforms: &[Platform],
 ) -> Result<(), String> {
     let digest = pinned_digest(&r.reference)?;
-    let reference = crate::registry::Reference::parse(&r.reference).map_err(|e| e.to_string())?;
-    let repo = reference.repo();
-    let manifest = client
-        .get_manifest(&repo, digest, &[])
-        .map_err(|e| e.to_string())?
-        .ok_or_else(|| format!("{repo} does not hold {digest}"))?;
-    let check_image = |digest: &str| -> Result<(), String> {
-        let m = client
-            .get_manifest(&repo, digest, &[MediaType::ImageManifest.as_ref()])
-            .map_err(|e| e.to_string())?
-            .ok_or_else(|| format!("{repo} does not hold manifest {digest}"))?;
-        let parsed: ImageManifest =
-            serde_json::from_slice(&m.bytes).map_err(|e| format!("bad manifest {digest}: {e}"))?;
-        for blob in std::iter::once(parsed.config()).chain(parsed.layers()) {
-            if !client
-                .blob_exists(&repo, blob.digest().as_ref())
-                .map_err(|e| e.to_string())?
-            {
-                return Err(format!("{repo} lacks blob {} of {digest}", blob.digest()));
-            }
-        }
-        Ok(())
-    };
-    if manifest.media_type == MediaType::ImageIndex.as_ref() {
-        let index: ImageIndex = serde_json::from_slice(&manifest.bytes)
-            .map_err(|e| format!("bad index {digest}: {e}"))?;
-        for platform in platforms {
-            let entry = index
-                .manifests()
-                .iter()
-                .find(|m| {
-                    m.platform()
-                        .as_ref()
-                        .is_some_and(|p| p.architecture().to_string() == platform.arch())
-                })
-                .ok_or_else(|| format!("has no {platform} image"))?;
-            check_image(entry.digest().as_ref())?;
-        }
-        Ok(())
-    } else {
-        check_image(digest)
+    let bytes = holder
+        .manifest(r, digest)?
+        .ok_or_else(|| format!("{digest} is not in {place}"))?;
+    let media_type = serde_json::from_slice::<serde_json::Value>(&bytes)
+        .ok()
+        .and_then(|v| v["mediaType"].as_str().map(String::from))
+        .unwrap_or_default();
+    if media_type != MediaType::ImageIndex.as_ref() {
+        return check_image(holder, place, r, digest);
     }
+    let index: ImageIndex =
+        serde_json::from_slice(&bytes).map_err(|e| format!("bad index {digest}: {e}"))?;
+    for platform in platforms {
+        let entry = index
+            .manifests()
+            .iter()
+            .find(|m| {
+                m.platform()
+                    .as_ref()
+                    .is_some_and(|p| p.architecture().to_string() == platform.arch())
+            })
+            .ok_or_else(|| format!("has no {platform} image"))?;
+        check_image(holder, place, r, entry.digest().as_ref())?;
+    }
+    Ok(())
+}
+
+fn check_image(holder: &dyn Holder, place: &str, r: &ImageRef, digest: &str) -> Result<(), String> {
+    let bytes = holder
+        .manifest(r, digest)?
+        .ok_or_else(|| format!("manifest {digest} is not in {place}"))?;
+    let manifest: ImageManifest =
+        serde_json::from_slice(&bytes).map_err(|e| format!("bad manifest {digest}: {e}"))?;
+    for blob in std::iter::once(manifest.config()).chain(manifest.layers()) {
+        if !holder.has_blob(r, blob.digest().as_ref())? {
+            return Err(format!(
+                "blob {} of {digest} is not in {place}",
+                blob.digest()
+            ));
+        }
+    }
+    Ok(())
 }
 
 /// The digest a reference is pinned to, or why it is not pinned.

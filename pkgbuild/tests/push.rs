@@ -2,15 +2,13 @@
 //! read back by skopeo, no re-upload, merging, dirty trees, version tags, auth and faults.
 
 mod common;
-#[path = "common/registry.rs"]
-mod registry_harness;
 
 use std::path::Path;
 use std::process::{Command, Output};
 
+use common::registry::{docker_config, skopeo_raw, Fault, FaultProxy, RegistryServer};
 use common::{pinned, run_ok, Fixture};
 use pkgbuild::registry::{sha256_digest, Client, Options, Repo};
-use registry_harness::{docker_config, skopeo_raw, Fault, FaultProxy, RegistryServer};
 
 const AMD64: &str = "linux/amd64";
 

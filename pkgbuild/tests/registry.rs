@@ -1,16 +1,15 @@
 //! The registry client against a real `docker-registry` (Debian package `docker-registry`), with
 //! skopeo reading back what was pushed, and a fault-injecting proxy for the retry paths.
 
-#[path = "common/registry.rs"]
-mod registry_harness;
+mod common;
 
 use std::path::PathBuf;
 use std::time::Duration;
 
+use common::registry::{docker_config, skopeo_raw, Fault, FaultProxy, RegistryServer};
 use pkgbuild::registry::{
     sha256_digest, BlobOutcome, Client, Options, RegistryError, Repo, RetryPolicy,
 };
-use registry_harness::{docker_config, skopeo_raw, Fault, FaultProxy, RegistryServer};
 use serde_json::json;
 
 const OCI_INDEX: &str = "application/vnd.oci.image.index.v1+json";

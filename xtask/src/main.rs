@@ -37,6 +37,21 @@ const TEST_PACKAGES: &[&str] = &[
     // Imports and runs the images.
     "containerd",
     "runc",
+    // dhcpcd: the DHCP server, in network namespaces the tests make.
+    "dnsmasq-base",
+    "iproute2",
+    // ntpd: the NTP server and reference client.
+    "chrony",
+];
+
+/// The rival programs the benchmarks measure ours against.
+const BENCH_PACKAGES: &[&str] = &[
+    "dnsmasq-base",
+    "iproute2",
+    "chrony",
+    // dhcpcd: Debian's dhcpcd and busybox's udhcpc.
+    "dhcpcd-base",
+    "busybox",
 ];
 
 fn main() -> ExitCode {
@@ -44,7 +59,8 @@ fn main() -> ExitCode {
     let result = match args.first().map(String::as_str) {
         Some("build") => build(&args[1..]),
         Some("test") => test(&args[1..]),
-        Some("bench") => bench::run(&workspace_root(), args.get(1).map(String::as_str)),
+        Some("bench") => ensure_packages(BENCH_PACKAGES)
+            .and_then(|()| bench::run(&workspace_root(), args.get(1).map(String::as_str))),
         _ => {
             eprintln!("usage: cargo xtask build [PKG...] | test | bench [PKG]");
             return ExitCode::from(2);

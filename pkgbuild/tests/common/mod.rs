@@ -1,6 +1,8 @@
 //! A fixture workspace made the way a user forks a package, and helpers to run pkgbuild on it.
 #![allow(dead_code)]
 
+pub mod registry;
+
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 

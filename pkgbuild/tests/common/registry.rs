@@ -1,6 +1,5 @@
 //! A real `docker-registry` on an ephemeral loopback port, and a fault-injecting HTTP proxy to
 //! put in front of it.
-#![allow(dead_code)]
 
 use std::collections::HashMap;
 use std::io::{BufRead, BufReader, Read, Write};
@@ -12,16 +11,7 @@ use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
-/// Fails the test, naming the Debian package, when a peer program is missing.
-pub fn require(program: &str, package: &str) {
-    let found = std::env::var_os("PATH")
-        .map(|paths| std::env::split_paths(&paths).any(|dir| dir.join(program).is_file()))
-        .unwrap_or(false);
-    assert!(
-        found,
-        "{program} is missing: apt-get install {package} (or run `cargo xtask test`)"
-    );
-}
+use super::require;
 
 /// A port that was free a moment ago: bind to port 0 and let it go.
 fn free_port() -> u16 {
