@@ -47,6 +47,26 @@ pub struct BuiltImage {
     pub images: Vec<PlatformImage>,
 }
 
+impl PlatformImage {
+    fn cached(platform: Platform, manifest: &Descriptor, layer_size: u64) -> PlatformImage {
+        PlatformImage {
+            platform,
+            manifest: manifest.clone(),
+            layer_size,
+            binary_size: None,
+            fresh: false,
+        }
+    }
+}
+
+/// The platform an index entry is for, if it is one we build.
+fn platform_of(entry: &Descriptor) -> Option<Platform> {
+    entry
+        .platform()
+        .as_ref()
+        .and_then(|p| p.architecture().to_string().parse().ok())
+}
+
 impl BuiltImage {
     /// Nothing was compiled: every asked platform was already in the store.
     pub fn was_noop(&self) -> bool {
@@ -98,6 +118,11 @@ pub fn build_package(
             .filter(|p| pkg.meta.arches.contains(p))
             .collect(),
     };
+    if let Some(list) = &opts.platforms {
+        for p in list.iter().filter(|p| !pkg.meta.arches.contains(p)) {
+            writeln!(out, "{} {p}: skipped, the package is not built for it", pkg.name)?;
+        }
+    }
     if asked.is_empty() {
         anyhow::bail!(
             "{} is built for {:?} only; none of the asked platforms",
@@ -114,24 +139,11 @@ pub fn build_package(
     let mut held: BTreeMap<Platform, PlatformImage> = BTreeMap::new();
     if let Some(index) = load_index(store, &plan.reference, out)? {
         for entry in index.manifests() {
-            let Some(platform) = entry
-                .platform()
-                .as_ref()
-                .and_then(|p| p.architecture().to_string().parse().ok())
-            else {
+            let Some(platform) = platform_of(entry) else {
                 continue;
             };
             if let Some(layer_size) = verify_image(store, entry, out)? {
-                held.insert(
-                    platform,
-                    PlatformImage {
-                        platform,
-                        manifest: entry.clone(),
-                        layer_size,
-                        binary_size: None,
-                        fresh: false,
-                    },
-                );
+                held.insert(platform, PlatformImage::cached(platform, entry, layer_size));
             }
         }
     }
@@ -183,19 +195,35 @@ pub fn build_package(
     }
 
     // The index holds every platform of this tag in the store, not only the ones asked now.
+    // Under the lock, another pkgbuild's platforms added since we looked are kept too.
+    let lock = store.lock()?;
+    if let Some(current) = load_index(store, &plan.reference, out)? {
+        for entry in current.manifests() {
+            let Some(platform) = platform_of(entry) else {
+                continue;
+            };
+            if held.contains_key(&platform) {
+                continue;
+            }
+            if let Some(layer_size) = verify_image(store, entry, out)? {
+                held.insert(platform, PlatformImage::cached(platform, entry, layer_size));
+            }
+        }
+    }
     let manifests: Vec<(Platform, Descriptor)> =
         held.iter().map(|(p, i)| (*p, i.manifest.clone())).collect();
     let index = image::index(&manifests, &annotations)?;
     store.put(&index)?;
     if !referrers.is_empty() {
-        store.add_unnamed(referrers)?;
+        store.add_unnamed(&lock, referrers)?;
     }
     let previous = store
         .find_ref(&plan.reference)?
         .map(|d| d.digest().to_string());
     if previous.as_deref() != Some(index.digest.as_str()) {
-        store.set_ref(&plan.reference, index.descriptor())?;
+        store.set_ref(&lock, &plan.reference, index.descriptor())?;
     }
+    drop(lock);
     let built = BuiltImage {
         package: pkg.name.clone(),
         reference: plan.reference.clone(),

@@ -205,12 +205,13 @@ impl Store {
         Ok(out)
     }
 
-    /// Changes index.json under the lock: `edit` gets the current entries and returns the new ones.
+    /// Changes index.json: `edit` gets the current entries and returns the new ones. The caller
+    /// holds the lock, so that what it read before deciding is still current.
     pub fn update_index(
         &self,
+        _held: &StoreLock,
         edit: impl FnOnce(Vec<Descriptor>) -> Result<Vec<Descriptor>, StoreError>,
     ) -> Result<(), StoreError> {
-        let _lock = self.lock()?;
         let current = self.index()?;
         let mut entries = edit(current.manifests().clone())?;
         // A stable order keeps index.json diffable and deterministic.
@@ -224,12 +225,17 @@ impl Store {
     }
 
     /// Names `descriptor` as `ref_name`, replacing what the name pointed to.
-    pub fn set_ref(&self, ref_name: &str, descriptor: Descriptor) -> Result<(), StoreError> {
+    pub fn set_ref(
+        &self,
+        held: &StoreLock,
+        ref_name: &str,
+        descriptor: Descriptor,
+    ) -> Result<(), StoreError> {
         let mut annotations = descriptor.annotations().clone().unwrap_or_default();
         annotations.insert(REF_NAME.to_string(), ref_name.to_string());
         let mut named = descriptor;
         named.set_annotations(Some(annotations));
-        self.update_index(|mut entries| {
+        self.update_index(held, |mut entries| {
             entries.retain(|d| ref_of(d) != Some(ref_name));
             entries.push(named);
             Ok(entries)
@@ -237,8 +243,12 @@ impl Store {
     }
 
     /// Lists unnamed descriptors (SBOM referrers) so they stay reachable in the layout.
-    pub fn add_unnamed(&self, descriptors: Vec<Descriptor>) -> Result<(), StoreError> {
-        self.update_index(|mut entries| {
+    pub fn add_unnamed(
+        &self,
+        held: &StoreLock,
+        descriptors: Vec<Descriptor>,
+    ) -> Result<(), StoreError> {
+        self.update_index(held, |mut entries| {
             for d in descriptors {
                 if !entries
                     .iter()
@@ -327,9 +337,11 @@ mod tests {
         let store = Store::open(dir.path()).unwrap();
         let a = Blob::new(MediaType::ImageIndex, b"a".to_vec());
         let b = Blob::new(MediaType::ImageIndex, b"b".to_vec());
-        store.set_ref("org/x:1", a.descriptor()).unwrap();
-        store.set_ref("org/x:1", b.descriptor()).unwrap();
-        store.set_ref("org/y:1", a.descriptor()).unwrap();
+        let lock = store.lock().unwrap();
+        store.set_ref(&lock, "org/x:1", a.descriptor()).unwrap();
+        store.set_ref(&lock, "org/x:1", b.descriptor()).unwrap();
+        store.set_ref(&lock, "org/y:1", a.descriptor()).unwrap();
+        drop(lock);
         let store = Store::open(dir.path()).unwrap();
         let refs = store.refs().unwrap();
         assert_eq!(refs.len(), 2);
