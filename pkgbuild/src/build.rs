@@ -120,7 +120,11 @@ pub fn build_package(
     };
     if let Some(list) = &opts.platforms {
         for p in list.iter().filter(|p| !pkg.meta.arches.contains(p)) {
-            writeln!(out, "{} {p}: skipped, the package is not built for it", pkg.name)?;
+            writeln!(
+                out,
+                "{} {p}: skipped, the package is not built for it",
+                pkg.name
+            )?;
         }
     }
     if asked.is_empty() {

@@ -42,6 +42,8 @@ const TEST_PACKAGES: &[&str] = &[
     "iproute2",
     // ntpd: the NTP server and reference client.
     "chrony",
+    // getty: mkpasswd makes the password hashes the tests log in with.
+    "whois",
 ];
 
 /// The rival programs the benchmarks measure ours against.

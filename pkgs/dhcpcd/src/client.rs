@@ -240,6 +240,21 @@ impl Client {
         self.lease = Some(lease);
     }
 
+    /// Takes over a lease whose address is already on the interface (left
+    /// there by an earlier run with `-1` or `persistent`): the client is
+    /// [`State::Bound`] with it, so that [`Client::release`] can release
+    /// it and [`Client::stop`] remove it. An expired lease is ignored.
+    pub fn adopt(&mut self, now: Instant, lease: Lease) {
+        if lease.is_expired(now) {
+            return;
+        }
+        self.pending = None;
+        self.state = State::Bound;
+        self.timer = lease.renew_at();
+        self.configured = Some(lease.clone());
+        self.lease = Some(lease);
+    }
+
     pub fn state(&self) -> State {
         self.state
     }

@@ -309,7 +309,10 @@ impl Lease {
 }
 
 /// T1 and T2 as dhcpcd picks them: the server's values when they are sane,
-/// else 0.5 and 0.875 of the lease time.
+/// else 0.5 and 0.875 of the lease time. When the server's T2 comes before
+/// that default T1 (and its T1 is missing or past T2), T1 is 4/7 of T2, the
+/// defaults' ratio, so that RENEWING still comes before REBINDING. (dhcpcd
+/// keeps T1 past T2 there, and so would skip RENEWING; found by fuzzing.)
 fn timers(lease: u32, t1: Option<u32>, t2: Option<u32>) -> (u32, u32) {
     if lease == INFINITE {
         return (INFINITE, INFINITE);
@@ -320,7 +323,8 @@ fn timers(lease: u32, t1: Option<u32>, t2: Option<u32>) -> (u32, u32) {
     };
     let t1 = match t1 {
         Some(t) if t > 0 && t < t2 => t,
-        _ => lease / 2,
+        _ if lease / 2 < t2 => lease / 2,
+        _ => (u64::from(t2) * 4 / 7) as u32,
     };
     (t1, t2)
 }
@@ -454,6 +458,11 @@ mod tests {
         // T2 past the lease and T1 past T2 are replaced by the defaults.
         assert_eq!(timers(1000, Some(900), Some(2000)), (500, 875));
         assert_eq!(timers(1000, Some(0), Some(0)), (500, 875));
+        // A T2 before the default T1: T1 moves before it.
+        assert_eq!(timers(3600, None, Some(900)), (514, 900));
+        assert_eq!(timers(3600, Some(62552), Some(900)), (514, 900));
+        assert_eq!(timers(1000, Some(700), Some(300)), (171, 300));
+        assert_eq!(timers(1000, None, Some(1)), (0, 1));
         assert_eq!(timers(INFINITE, Some(5), Some(6)), (INFINITE, INFINITE));
         // No overflow at the top of the range.
         assert_eq!(timers(INFINITE - 1, None, None).1, 3_758_096_382);

@@ -1,16 +1,29 @@
 //! The protocol core of a DHCPv4 client that behaves like dhcpcd.
 //!
-//! No sockets, no clock, no netlink: [`Client`] is a state machine fed with
+//! The core has no sockets, no clock, no netlink: [`Client`] is a state machine fed with
 //! events and an injected [`Instant`], returning [`Action`]s for the daemon
 //! to carry out. [`config`] reads the dhcpcd.conf subset LinuxKit uses, and
 //! [`Lease`] renders resolv.conf and persists itself as JSON.
+//!
+//! Around it, [`daemon`] does the I/O: packet and UDP sockets, rtnetlink,
+//! files, one task per interface. The pure helpers it uses are here too:
+//! [`frame`] (Ethernet/IP/UDP/ARP framing and the BPF filter), [`arp`]
+//! (RFC 5227 probing), [`plan`] (what a lease installs) and [`files`]
+//! (resolv.conf and the NTP hand-off file).
 
-#![forbid(unsafe_code)]
+// Unsafe code is denied everywhere but in `daemon::sys`, the few calls the
+// packet socket needs that nix has no safe wrapper for.
+#![deny(unsafe_code)]
 
+pub mod arp;
 pub mod client;
 pub mod config;
+pub mod daemon;
+pub mod files;
+pub mod frame;
 pub mod lease;
 pub mod options;
+pub mod plan;
 pub mod time;
 
 pub use client::{Action, Client, ClientConfig, Destination, Level, State};

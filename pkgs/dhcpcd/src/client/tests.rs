@@ -953,6 +953,29 @@ fn stop_honours_release_and_persistent() {
 }
 
 #[test]
+fn adopted_lease_can_be_released() {
+    let lease = remembered(t(0));
+    let mut c = Client::new(config(), 7);
+    c.adopt(t(10), lease.clone());
+    assert_eq!(c.state(), State::Bound);
+    assert_eq!(c.configured(), Some(&lease));
+    assert_eq!(c.next_timeout(), lease.renew_at());
+    let a = c.release(t(11));
+    let (rel, dest) = one_sent(&a);
+    assert_eq!(ty(&rel), MessageType::Release);
+    assert_eq!(dest, Destination::Unicast(SERVER));
+    assert_eq!(
+        effects(&a),
+        [Action::ForgetLease, Action::Deconfigure(lease.clone())]
+    );
+    // An expired lease is not adopted.
+    let mut c = Client::new(config(), 7);
+    c.adopt(t(100_000), lease);
+    assert_eq!(c.state(), State::Init);
+    assert_eq!(c.configured(), None);
+}
+
+#[test]
 fn state_names() {
     assert_eq!(State::Rebooting.to_string(), "rebooting");
     assert_eq!(State::NoCarrier.name(), "nocarrier");
