@@ -163,13 +163,17 @@ fn test(extra: &[String]) -> anyhow::Result<()> {
     big_endian_unit_tests()
 }
 
-/// The packages under pkgs/ whose library holds their protocol logic.
+/// The packages under pkgs/ and crates/ whose library holds their protocol or parsing logic.
 fn service_libraries() -> anyhow::Result<Vec<String>> {
     let mut names = Vec::new();
-    let pkgs = workspace_root().join("pkgs");
-    for entry in std::fs::read_dir(&pkgs).with_context(|| format!("reading {}", pkgs.display()))? {
-        let dir = entry?.path();
-        if dir.join("src/lib.rs").exists() {
+    for folder in ["pkgs", "crates"] {
+        let parent = workspace_root().join(folder);
+        let Ok(entries) = std::fs::read_dir(&parent) else { continue };
+        for entry in entries {
+            let dir = entry?.path();
+            if !dir.join("src/lib.rs").exists() {
+                continue;
+            }
             let manifest = std::fs::read_to_string(dir.join("Cargo.toml"))?;
             let name = manifest
                 .lines()
