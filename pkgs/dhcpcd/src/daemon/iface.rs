@@ -336,6 +336,10 @@ impl Task {
                 }
             };
         }
+        // resolv.conf and the NTP file first: "configured" means everything is in place.
+        self.i
+            .shared
+            .publish(self.i.index, &self.i.name, Some(lease));
         log(
             Level::Info,
             Some(self.name()),
@@ -347,9 +351,6 @@ impl Task {
                 plan.mtu.map_or("-".to_string(), |m| m.to_string())
             ),
         );
-        self.i
-            .shared
-            .publish(self.i.index, &self.i.name, Some(lease));
         let _ = self.i.shared.events.send(Event::Bound(self.i.index));
         Ok(())
     }
@@ -371,6 +372,7 @@ impl Task {
         if let Some(m) = applied.mtu_before {
             self.i.mtu = m;
         }
+        self.i.shared.publish(self.i.index, &self.i.name, None);
         log(
             Level::Info,
             Some(self.name()),
@@ -379,7 +381,6 @@ impl Task {
                 applied.plan.address, applied.plan.prefix_len
             ),
         );
-        self.i.shared.publish(self.i.index, &self.i.name, None);
     }
 
     /// Opens the ARP socket and starts probing. Returns the client's
