@@ -168,7 +168,9 @@ fn service_libraries() -> anyhow::Result<Vec<String>> {
     let mut names = Vec::new();
     for folder in ["pkgs", "crates"] {
         let parent = workspace_root().join(folder);
-        let Ok(entries) = std::fs::read_dir(&parent) else { continue };
+        let Ok(entries) = std::fs::read_dir(&parent) else {
+            continue;
+        };
         for entry in entries {
             let dir = entry?.path();
             if !dir.join("src/lib.rs").exists() {
