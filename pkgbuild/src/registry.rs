@@ -356,6 +356,30 @@ impl Client {
         })
     }
 
+    /// A GET or HEAD of a manifest, with the Accept header the registry needs to serve OCI types.
+    fn manifest_call<'a>(
+        &self,
+        repo: &'a Repo,
+        method: &'static str,
+        reference: &str,
+        accept: &[&str],
+    ) -> Call<'a> {
+        let accept = if accept.is_empty() {
+            MANIFEST_MEDIA_TYPES
+        } else {
+            accept
+        };
+        let mut call = self.call(
+            repo,
+            method,
+            format!("manifests/{reference}"),
+            format!("manifest {reference}"),
+            pull(repo),
+        );
+        call.headers.push(("Accept", accept.join(", ")));
+        call
+    }
+
     /// Fetches the manifest named by `reference` (a tag or a digest); `None` if there is none.
     /// `accept` lists the media types wanted; empty means [`MANIFEST_MEDIA_TYPES`].
     pub fn get_manifest(
@@ -364,20 +388,7 @@ impl Client {
         reference: &str,
         accept: &[&str],
     ) -> Result<Option<Manifest>> {
-        let accept = if accept.is_empty() {
-            MANIFEST_MEDIA_TYPES
-        } else {
-            accept
-        };
-        let path = format!("manifests/{reference}");
-        let mut call = self.call(
-            repo,
-            "GET",
-            path,
-            format!("manifest {reference}"),
-            pull(repo),
-        );
-        call.headers.push(("Accept", accept.join(", ")));
+        let call = self.manifest_call(repo, "GET", reference, accept);
         self.retrying(|| {
             let mut resp = self.send(&call)?;
             match resp.status().as_u16() {
@@ -419,20 +430,7 @@ impl Client {
         reference: &str,
         accept: &[&str],
     ) -> Result<Option<String>> {
-        let accept = if accept.is_empty() {
-            MANIFEST_MEDIA_TYPES
-        } else {
-            accept
-        };
-        let path = format!("manifests/{reference}");
-        let mut call = self.call(
-            repo,
-            "HEAD",
-            path,
-            format!("manifest {reference}"),
-            pull(repo),
-        );
-        call.headers.push(("Accept", accept.join(", ")));
+        let call = self.manifest_call(repo, "HEAD", reference, accept);
         self.retrying(|| {
             let mut resp = self.send(&call)?;
             match resp.status().as_u16() {

@@ -133,17 +133,7 @@ fn exported_archive_imports_into_containerd_and_runs() {
     let fx = Fixture::new();
     let store = tempfile::tempdir().unwrap();
     let archive = store.path().join("hello.tar");
-    let out = fx.pkgbuild_ok(
-        store.path(),
-        &[
-            "export",
-            "hello",
-            "-o",
-            archive.to_str().unwrap(),
-            "--platforms",
-            "linux/amd64",
-        ],
-    );
+    let out = fx.export_hello(store.path(), &archive);
     let (reference, digest) = pinned(&out, "hello");
     let ctrd = Containerd::start();
     import_and_run(&ctrd, &archive, &reference, &digest);

@@ -324,17 +324,7 @@ fn export_writes_an_archive_skopeo_reads() {
     let store = tempfile::tempdir().unwrap();
     let archive = store.path().join("out/hello.tar");
     std::fs::create_dir_all(archive.parent().unwrap()).unwrap();
-    let out = fx.pkgbuild_ok(
-        store.path(),
-        &[
-            "export",
-            "hello",
-            "-o",
-            archive.to_str().unwrap(),
-            "--platforms",
-            "linux/amd64",
-        ],
-    );
+    let out = fx.export_hello(store.path(), &archive);
     let (_, digest) = pinned(&out, "hello");
     let raw = run_ok(Command::new("skopeo").args([
         "inspect",
@@ -352,17 +342,7 @@ fn export_writes_an_archive_skopeo_reads() {
     ]));
     // The same package again gives the same archive, byte for byte.
     let first = std::fs::read(&archive).unwrap();
-    fx.pkgbuild_ok(
-        store.path(),
-        &[
-            "export",
-            "hello",
-            "-o",
-            archive.to_str().unwrap(),
-            "--platforms",
-            "linux/amd64",
-        ],
-    );
+    fx.export_hello(store.path(), &archive);
     assert_eq!(std::fs::read(&archive).unwrap(), first);
     let listing = fx.pkgbuild_ok(store.path(), &["ls"]);
     assert!(

@@ -233,6 +233,22 @@ binds = ["/run/hello:/run/hello"]
         stdout
     }
 
+    /// Exports `hello` for linux/amd64 as an OCI archive and returns pkgbuild's output.
+    pub fn export_hello(&self, store: &Path, archive: &Path) -> String {
+        let archive = archive.to_str().unwrap();
+        self.pkgbuild_ok(
+            store,
+            &[
+                "export",
+                "hello",
+                "-o",
+                archive,
+                "--platforms",
+                "linux/amd64",
+            ],
+        )
+    }
+
     pub fn show_tag(&self, store: &Path, pkg: &str) -> String {
         self.pkgbuild_ok(store, &["show-tag", pkg])
             .trim()
