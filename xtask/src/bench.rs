@@ -6,18 +6,7 @@ use std::path::Path;
 use std::process::Command;
 
 use anyhow::{bail, Context};
-use serde::{Deserialize, Serialize};
-
-/// One measurement, ours against a rival. `ratio` is ours / rival.
-#[derive(Debug, Serialize, Deserialize)]
-pub struct Row {
-    pub metric: String,
-    pub unit: String,
-    pub ours: f64,
-    pub rival: f64,
-    pub rival_name: String,
-    pub ratio: f64,
-}
+use benchkit::{print_table, Row};
 
 pub fn run(root: &Path, only: Option<&str>) -> anyhow::Result<()> {
     let mut found = Vec::new();
@@ -44,7 +33,9 @@ pub fn run(root: &Path, only: Option<&str>) -> anyhow::Result<()> {
         let output = out_dir.join(format!("{pkg}.json"));
         let status = Command::new(std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into()))
             .current_dir(root)
-            .args(["bench", "--locked", "--package", &pkg, "--bench", "rival"])
+            // By manifest path: a package's folder name need not be its crate name.
+            .args(["bench", "--locked", "--bench", "rival", "--manifest-path"])
+            .arg(root.join("pkgs").join(&pkg).join("Cargo.toml"))
             .env("BENCH_OUTPUT", &output)
             .status()
             .context("starting cargo bench")?;
@@ -58,18 +49,4 @@ pub fn run(root: &Path, only: Option<&str>) -> anyhow::Result<()> {
         print_table(&pkg, &rows);
     }
     Ok(())
-}
-
-fn print_table(pkg: &str, rows: &[Row]) {
-    println!("{pkg}");
-    println!(
-        "  {:<20} {:>12} {:>12} {:<24} {:>8}",
-        "metric", "ours", "rival", "rival_name", "ratio"
-    );
-    for r in rows {
-        println!(
-            "  {:<20} {:>9.3} {:<2} {:>9.3} {:<2} {:<24} {:>8.3}",
-            r.metric, r.ours, r.unit, r.rival, r.unit, r.rival_name, r.ratio
-        );
-    }
 }

@@ -44,6 +44,10 @@ const TEST_PACKAGES: &[&str] = &[
     "chrony",
     // getty: mkpasswd makes the password hashes the tests log in with.
     "whois",
+    // sshd-wrap: the client side the tests log in with (ssh, scp, sftp).
+    "openssh-client",
+    // containerd-shim: the static busybox inside the test image.
+    "busybox-static",
 ];
 
 /// The rival programs the benchmarks measure ours against.
@@ -51,9 +55,14 @@ const BENCH_PACKAGES: &[&str] = &[
     "dnsmasq-base",
     "iproute2",
     "chrony",
-    // dhcpcd: Debian's dhcpcd and busybox's udhcpc.
+    // dhcpcd: Debian's dhcpcd and busybox's udhcpc (busybox-static replaces busybox).
     "dhcpcd-base",
-    "busybox",
+    "busybox-static",
+    // sshd-wrap: OpenSSH's sshd.
+    "openssh-server",
+    // containerd-shim: containerd's own runc shim (containerd-shim-runc-v2) comes with these.
+    "containerd",
+    "runc",
 ];
 
 fn main() -> ExitCode {

@@ -135,6 +135,18 @@ pub fn find_user(passwd: &str, name: &str) -> Option<User> {
         .find_map(|l| User::parse_line(l).ok())
 }
 
+/// root as a LinuxKit host without an `/etc/passwd` has it: uid 0, `/root`, `/bin/sh`.
+pub fn builtin_root() -> User {
+    User {
+        name: "root".into(),
+        uid: 0,
+        gid: 0,
+        gecos: "root".into(),
+        home: "/root".into(),
+        shell: "/bin/sh".into(),
+    }
+}
+
 /// The first valid entry with this uid in the text of a passwd file.
 pub fn find_user_by_uid(passwd: &str, uid: u32) -> Option<User> {
     entry_lines(passwd)

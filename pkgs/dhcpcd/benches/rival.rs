@@ -32,11 +32,11 @@ use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
+use benchkit::{median, Row};
 use common::{Dnsmasq, Lab, Proc};
 use nix::sys::signal::{kill, Signal};
 use nix::sys::wait::{waitpid, WaitPidFlag};
 use nix::unistd::Pid;
-use serde_json::json;
 
 const IFACE: &str = "eth0";
 const SUBNET: &str = "10.123.0.";
@@ -419,28 +419,6 @@ fn script(path: &Path, text: &str) {
     fs::set_permissions(path, fs::Permissions::from_mode(0o755)).unwrap();
 }
 
-fn median(v: &[f64]) -> f64 {
-    let mut s = v.to_vec();
-    s.sort_by(f64::total_cmp);
-    let n = s.len();
-    if n % 2 == 1 {
-        s[n / 2]
-    } else {
-        (s[n / 2 - 1] + s[n / 2]) / 2.0
-    }
-}
-
-fn row(metric: &str, unit: &str, ours: f64, rival: f64, rival_name: &str) -> serde_json::Value {
-    json!({
-        "metric": metric,
-        "unit": unit,
-        "ours": ours,
-        "rival": rival,
-        "rival_name": rival_name,
-        "ratio": ours / rival,
-    })
-}
-
 fn main() {
     // `cargo bench` passes --bench; anything else (cargo test
     // --all-targets) only checks that this builds.
@@ -487,21 +465,21 @@ fn main() {
 
     let med = |w: Who| median(&times[w.name()]);
     let rows = vec![
-        row(
+        Row::new(
             "lease_time",
             "ms",
             med(Who::Ours),
             med(Who::Dhcpcd),
             "dhcpcd",
         ),
-        row(
+        Row::new(
             "lease_time",
             "ms",
             med(Who::Ours),
             med(Who::Udhcpc),
             "udhcpc",
         ),
-        row(
+        Row::new(
             "rss_bound",
             "KiB",
             ours_rss.0 as f64,
@@ -525,31 +503,5 @@ fn main() {
         "  rss_bound ours: {} KiB in {} process; dhcpcd: {} KiB in {} processes ({} KiB the main one)",
         ours_rss.0, ours_rss.2, dhcpcd_rss.0, dhcpcd_rss.2, dhcpcd_rss.1
     );
-    println!(
-        "  {:<12} {:>13} {:>13} {:<10} {:>8}",
-        "metric", "ours", "rival", "rival", "ratio"
-    );
-    for r in &rows {
-        println!(
-            "  {:<12} {:>9.1} {:<4}{:>9.1} {:<4}{:<10} {:>8.3}",
-            r["metric"].as_str().unwrap(),
-            r["ours"].as_f64().unwrap(),
-            r["unit"].as_str().unwrap(),
-            r["rival"].as_f64().unwrap(),
-            r["unit"].as_str().unwrap(),
-            r["rival_name"].as_str().unwrap(),
-            r["ratio"].as_f64().unwrap(),
-        );
-    }
-    match std::env::var_os("BENCH_OUTPUT") {
-        Some(path) => {
-            let path = PathBuf::from(path);
-            if let Some(dir) = path.parent() {
-                fs::create_dir_all(dir).unwrap();
-            }
-            fs::write(&path, serde_json::to_string_pretty(&rows).unwrap()).unwrap();
-            println!("  written to {}", path.display());
-        }
-        None => println!("  (BENCH_OUTPUT not set: no JSON written)"),
-    }
+    benchkit::report("dhcpcd", &rows);
 }

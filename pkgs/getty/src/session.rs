@@ -198,7 +198,7 @@ fn login(
     // root needs no passwd entry (LinuxKit hosts may have no /etc/passwd): the shadow file
     // still has to let it in.
     let user = valid
-        .then(|| hostns::find_user(&passwd, name).or_else(|| (name == "root").then(builtin_root)))
+        .then(|| hostns::find_user(&passwd, name).or_else(|| (name == "root").then(hostns::builtin_root)))
         .flatten();
     let entry = if user.is_some() {
         shadow::find_entry(&read_db(&opts.shadow, console), name)
@@ -270,18 +270,7 @@ fn root_user(passwd: &Path) -> User {
     std::fs::read_to_string(passwd)
         .ok()
         .and_then(|t| hostns::find_user(&t, "root"))
-        .unwrap_or_else(builtin_root)
-}
-
-fn builtin_root() -> User {
-    User {
-        name: "root".into(),
-        uid: 0,
-        gid: 0,
-        gecos: "root".into(),
-        home: "/root".into(),
-        shell: "/bin/sh".into(),
-    }
+        .unwrap_or_else(hostns::builtin_root)
 }
 
 /// Enters the host's namespaces if asked, then forks the shell and waits for it. This process

@@ -1,9 +1,15 @@
 //! sshd's `MaxStartups start:rate:full`: how many unauthenticated connections may wait at once.
-//! Below `start` all are accepted; from `start` on, a new one is dropped with probability
-//! `rate`% rising linearly to 100% at `full`; at `full` and above all are dropped. This caps
-//! what a flood of half-open logins can cost without locking everyone out at once.
+//! Below `start` nothing is dropped; from `start` on, a connection is dropped with probability
+//! `rate`% rising linearly to 100% at `full`, so at most `full` ever wait.
+//!
+//! One difference from sshd, on purpose: the connection dropped is the one that has waited
+//! longest, not the newcomer. sshd drops the newcomer, so 100 idle connections lock every
+//! operator out until the grace time ends them; here a real login, which takes a fraction of
+//! a second, gets in unless `full` newer connections arrive while it logs in.
 //!
 //! The randomness is passed in, so the caller picks the source and tests are exact.
+
+use std::collections::VecDeque;
 
 use std::str::FromStr;
 
@@ -90,36 +96,56 @@ impl FromStr for MaxStartups {
     }
 }
 
-/// Counts unauthenticated connections against a [`MaxStartups`].
+/// What to do with a new connection.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Admission {
+    /// Let it wait for its login, under this id.
+    Admit { id: u64 },
+    /// Let it wait under `id`, and close the connection `evict`, the one waiting longest.
+    Evict { id: u64, evict: u64 },
+}
+
+/// The unauthenticated connections, oldest first, against a [`MaxStartups`].
 #[derive(Debug, Clone, Default)]
 pub struct Startups {
     pub limits: MaxStartups,
-    pending: u32,
+    waiting: VecDeque<u64>,
+    next_id: u64,
 }
 
 impl Startups {
     pub fn new(limits: MaxStartups) -> Self {
-        Startups { limits, pending: 0 }
+        Startups {
+            limits,
+            waiting: VecDeque::new(),
+            next_id: 0,
+        }
     }
 
     /// Unauthenticated connections now waiting.
     pub fn pending(&self) -> u32 {
-        self.pending
+        self.waiting.len() as u32
     }
 
-    /// A new connection arrived: true if it is admitted (and now counted).
-    pub fn admit(&mut self, roll: u32) -> bool {
-        if self.limits.should_drop(self.pending, roll) {
-            return false;
+    /// A new connection arrived; `roll` is a uniformly random u32.
+    pub fn admit(&mut self, roll: u32) -> Admission {
+        let id = self.next_id;
+        self.next_id += 1;
+        let evict = if self.limits.should_drop(self.pending(), roll) {
+            self.waiting.pop_front()
+        } else {
+            None
+        };
+        self.waiting.push_back(id);
+        match evict {
+            Some(evict) => Admission::Evict { id, evict },
+            None => Admission::Admit { id },
         }
-        self.pending += 1;
-        true
     }
 
-    /// An admitted connection authenticated or went away.
-    pub fn release(&mut self) {
-        // Saturating: a double release must not wrap and admit nothing forever.
-        self.pending = self.pending.saturating_sub(1);
+    /// Connection `id` logged in or went away; unknown ids (evicted ones) are ignored.
+    pub fn release(&mut self, id: u64) {
+        self.waiting.retain(|&w| w != id);
     }
 }
 
@@ -206,18 +232,31 @@ mod tests {
     }
 
     #[test]
-    fn counter_admits_and_releases() {
+    fn the_longest_waiting_connection_makes_room() {
         let mut s = Startups::new("2".parse().unwrap());
-        assert!(s.admit(0));
-        assert!(s.admit(0));
-        assert!(!s.admit(u32::MAX));
+        assert_eq!(s.admit(0), Admission::Admit { id: 0 });
+        assert_eq!(s.admit(0), Admission::Admit { id: 1 });
+        // Full: the newcomer stays, the oldest goes.
+        assert_eq!(s.admit(0), Admission::Evict { id: 2, evict: 0 });
         assert_eq!(s.pending(), 2);
-        s.release();
-        assert!(s.admit(u32::MAX));
-        s.release();
-        s.release();
-        s.release();
-        s.release();
+        assert_eq!(s.admit(u32::MAX), Admission::Evict { id: 3, evict: 1 });
+        // Releasing an evicted id changes nothing; releasing a waiting one makes room.
+        s.release(0);
+        assert_eq!(s.pending(), 2);
+        s.release(2);
+        assert_eq!(s.admit(0), Admission::Admit { id: 4 });
+        s.release(3);
+        s.release(4);
+        s.release(4);
         assert_eq!(s.pending(), 0);
+    }
+
+    #[test]
+    fn between_start_and_full_the_roll_decides() {
+        let mut s = Startups::new(MaxStartups::new(1, 50, 3).unwrap());
+        assert_eq!(s.admit(u32::MAX), Admission::Admit { id: 0 });
+        // 1 waiting: 50% drop. A low roll drops, a high one does not.
+        assert_eq!(s.admit(roll(99)), Admission::Admit { id: 1 });
+        assert_eq!(s.admit(roll(0)), Admission::Evict { id: 2, evict: 0 });
     }
 }

@@ -1,0 +1,101 @@
+//! The report of a package's `benches/rival.rs`: rows of ours against the program users run
+//! today, printed as a table and written as JSON to `BENCH_OUTPUT` (which `cargo xtask bench`
+//! sets to `target/bench/<package>.json`). The format is stable: `[{metric, unit, ours, rival,
+//! rival_name, ratio}]` with `ratio = ours / rival`.
+#![forbid(unsafe_code)]
+
+use std::path::Path;
+
+use serde::{Deserialize, Serialize};
+
+/// One measurement, ours against a rival.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Row {
+    pub metric: String,
+    pub unit: String,
+    pub ours: f64,
+    pub rival: f64,
+    pub rival_name: String,
+    pub ratio: f64,
+}
+
+impl Row {
+    pub fn new(metric: &str, unit: &str, ours: f64, rival: f64, rival_name: &str) -> Row {
+        Row {
+            metric: metric.into(),
+            unit: unit.into(),
+            ours,
+            rival,
+            rival_name: rival_name.into(),
+            ratio: ours / rival,
+        }
+    }
+}
+
+/// The median; NaN for no values.
+pub fn median(values: &[f64]) -> f64 {
+    let mut v = values.to_vec();
+    v.sort_by(|a, b| a.total_cmp(b));
+    let n = v.len();
+    match n {
+        0 => f64::NAN,
+        _ if n % 2 == 1 => v[n / 2],
+        _ => (v[n / 2 - 1] + v[n / 2]) / 2.0,
+    }
+}
+
+pub fn print_table(title: &str, rows: &[Row]) {
+    println!("{title}");
+    println!(
+        "  {:<20} {:>12} {:>12} {:<24} {:>8}",
+        "metric", "ours", "rival", "rival_name", "ratio"
+    );
+    for r in rows {
+        println!(
+            "  {:<20} {:>9.3} {:<2} {:>9.3} {:<2} {:<24} {:>8.3}",
+            r.metric, r.ours, r.unit, r.rival, r.unit, r.rival_name, r.ratio
+        );
+    }
+}
+
+/// Prints the table and writes the rows to `BENCH_OUTPUT`, if set (atomically: a temp file
+/// renamed into place).
+pub fn report(title: &str, rows: &[Row]) {
+    print_table(title, rows);
+    let Some(path) = std::env::var_os("BENCH_OUTPUT") else {
+        println!("  (BENCH_OUTPUT not set: no JSON written)");
+        return;
+    };
+    let path = Path::new(&path);
+    if let Some(dir) = path.parent() {
+        std::fs::create_dir_all(dir).expect("creating the BENCH_OUTPUT directory");
+    }
+    let tmp = path.with_extension("json.tmp");
+    std::fs::write(
+        &tmp,
+        serde_json::to_string_pretty(rows).expect("rows as JSON"),
+    )
+    .expect("writing BENCH_OUTPUT");
+    std::fs::rename(&tmp, path).expect("renaming BENCH_OUTPUT into place");
+    println!("  written to {}", path.display());
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ratio_is_ours_over_rival() {
+        let r = Row::new("rss", "KiB", 2.0, 8.0, "x");
+        assert_eq!(r.ratio, 0.25);
+        let json = serde_json::to_string(&r).unwrap();
+        assert_eq!(serde_json::from_str::<Row>(&json).unwrap(), r);
+    }
+
+    #[test]
+    fn medians() {
+        assert_eq!(median(&[3.0, 1.0, 2.0]), 2.0);
+        assert_eq!(median(&[4.0, 1.0, 2.0, 3.0]), 2.5);
+        assert!(median(&[]).is_nan());
+    }
+}
