@@ -58,7 +58,7 @@ struct Cli {
     /// Unanswered probes before the connection is dropped (sshd ClientAliveCountMax).
     #[arg(long, value_name = "N", default_value_t = 3)]
     client_alive_count_max: u32,
-    /// Allow local TCP forwarding (ssh -L), for keys that do not forbid it.
+    /// Allow TCP forwarding (ssh -L and -W; -R on loopback), for keys that do not forbid it.
     #[arg(long)]
     allow_tcp_forwarding: bool,
     /// Stay in the foreground (sshd -D). Accepted for compatibility: we never fork.
@@ -178,7 +178,7 @@ fn serve(options: Options) -> anyhow::Result<()> {
     })
 }
 
-/// SIGTERM or SIGINT end the daemon. SIGHUP is logged and ignored: keys are read at every
+/// SIGTERM or SIGINT end the daemon, and with it the connections. SIGHUP is logged and ignored: keys are read at every
 /// login anyway, so there is nothing to reload.
 fn shutdown_signal() -> anyhow::Result<impl std::future::Future<Output = ()>> {
     use tokio::signal::unix::{signal, SignalKind};

@@ -642,3 +642,38 @@ fn remote_forwarding_is_refused_by_default() {
         daemon.log()
     );
 }
+
+#[test]
+fn a_session_has_its_own_process_group_and_default_sigpipe() {
+    let (dir, key) = setup("KEY");
+    let daemon = Daemon::start(dir.path(), &[]);
+    let out = run(
+        daemon
+            .ssh(&key, "root")
+            .arg("grep SigIgn /proc/self/status; cut -d' ' -f5 /proc/self/stat; yes | head -n 2"),
+        T,
+    );
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let stdout = text(&out.stdout);
+    let mut lines = stdout.lines();
+    // SIGPIPE (13) is bit 12 of the ignored mask: a pipeline's writer must die of it.
+    let ignored =
+        u64::from_str_radix(lines.next().unwrap().split_whitespace().nth(1).unwrap(), 16).unwrap();
+    assert_eq!(ignored & (1 << 12), 0, "SIGPIPE ignored: {stdout}");
+    let pgrp: u32 = lines.next().unwrap().trim().parse().unwrap();
+    let daemon_stat = std::fs::read_to_string(format!("/proc/{}/stat", daemon.pid())).unwrap();
+    let daemon_pgrp: u32 = daemon_stat
+        .rsplit(')')
+        .next()
+        .unwrap()
+        .split_whitespace()
+        .nth(2)
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert_ne!(
+        pgrp, daemon_pgrp,
+        "the session shares the daemon's process group"
+    );
+    assert_eq!(lines.collect::<Vec<_>>(), ["y", "y"]);
+}

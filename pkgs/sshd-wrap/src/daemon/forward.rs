@@ -49,6 +49,8 @@ pub async fn listen(
     let task = tokio::spawn(async move {
         loop {
             let Ok((tcp, peer)) = listener.accept().await else {
+                // EMFILE and friends: wait a little rather than spin.
+                tokio::time::sleep(std::time::Duration::from_millis(100)).await;
                 continue;
             };
             let channel = handle

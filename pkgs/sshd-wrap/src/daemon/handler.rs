@@ -140,6 +140,7 @@ impl Connection {
         };
         let decision = keys::decide(
             &self.shared.options.authorized_keys,
+            self.shared.options.host_pid,
             &found,
             key,
             self.peer.ip(),
@@ -161,11 +162,11 @@ impl Connection {
             let _ = session.channel_failure(id);
             return;
         };
-        let Some(channel) = pending.channel.take() else {
+        if pending.channel.is_none() {
             // A second program on one channel.
             let _ = session.channel_failure(id);
             return;
-        };
+        }
         let (program, original_command) =
             match program_for(&request, logged_in.forced_command.as_deref()) {
                 Ok(p) => p,
@@ -209,6 +210,7 @@ impl Connection {
         };
         match session::start(launch, pending.window) {
             Ok(running) => {
+                let channel = pending.channel.take().expect("checked above");
                 log::log(
                     Level::Info,
                     format_args!(
@@ -375,26 +377,30 @@ impl russh::server::Handler for Connection {
                 .await;
             return Ok(());
         };
-        match tokio::net::TcpStream::connect(target).await {
-            Ok(tcp) => {
-                reply.accept().await;
-                log::log(
-                    Level::Info,
-                    format_args!("event=forward user={} to={target}", quote(&user)),
-                );
-                forward::relay(channel, tcp);
+        // Connected in a task of its own: a target that does not answer must not hold up
+        // the connection's other channels.
+        tokio::spawn(async move {
+            match tokio::net::TcpStream::connect(target).await {
+                Ok(tcp) => {
+                    reply.accept().await;
+                    log::log(
+                        Level::Info,
+                        format_args!("event=forward user={} to={target}", quote(&user)),
+                    );
+                    forward::relay(channel, tcp);
+                }
+                Err(e) => {
+                    log::log(
+                        Level::Info,
+                        format_args!(
+                            "event=forward-failed to={target} error={}",
+                            quote(&e.to_string())
+                        ),
+                    );
+                    reply.reject(ChannelOpenFailure::ConnectFailed).await;
+                }
             }
-            Err(e) => {
-                log::log(
-                    Level::Info,
-                    format_args!(
-                        "event=forward-failed to={target} error={}",
-                        quote(&e.to_string())
-                    ),
-                );
-                reply.reject(ChannelOpenFailure::ConnectFailed).await;
-            }
-        }
+        });
         Ok(())
     }
 
@@ -513,7 +519,11 @@ impl russh::server::Handler for Connection {
             .as_ref()
             .is_some_and(|l| l.port_forwarding_allowed);
         let user = self.user_name();
-        let Some(addr) = forward::listen_address(address, *port).filter(|_| allowed) else {
+        // As sshd: only root may listen on a privileged port.
+        let is_root = self.logged_in.as_ref().is_some_and(|l| l.user.uid == 0);
+        let privileged = (1..1024).contains(port) && !is_root;
+        let Some(addr) = forward::listen_address(address, *port).filter(|_| allowed && !privileged)
+        else {
             log::log(
                 Level::Info,
                 format_args!(

@@ -8,7 +8,6 @@
 
 use std::ffi::CString;
 use std::path::Path;
-use std::sync::atomic::{AtomicI32, Ordering};
 
 use hostns::Ns;
 use nix::sys::signal::{self, SigHandler, Signal};
@@ -32,6 +31,10 @@ const HOST_NAMESPACES: [Ns; 6] = [Ns::Mnt, Ns::Uts, Ns::Ipc, Ns::Net, Ns::Pid, N
 
 /// Runs the helper; never returns.
 pub fn main() -> ! {
+    // The Rust runtime ignores SIGPIPE, and exec would pass that on to every pipeline the
+    // user runs (`yes | head` would never end).
+    // SAFETY: single-threaded; SIG_DFL installs no handler.
+    let _ = unsafe { signal::signal(Signal::SIGPIPE, SigHandler::SigDfl) };
     let launch = match std::env::var(LAUNCH_ENV)
         .map_err(|e| e.to_string())
         .and_then(|t| serde_json::from_str::<Launch>(&t).map_err(|e| e.to_string()))
@@ -46,15 +49,26 @@ pub fn main() -> ! {
                 &format!("cannot enter the host's namespaces: {e}"),
             );
         }
-        // Entering a PID namespace moves our children only.
-        // SAFETY: we are single-threaded (a fresh process that started no threads).
-        match unsafe { unistd::fork() } {
-            Ok(ForkResult::Child) => {}
-            Ok(ForkResult::Parent { child }) => mirror(child),
-            Err(e) => fail(EXIT_SETUP, &format!("fork: {e}")),
+        // Entering a PID namespace moves our children only: fork when it is another one.
+        if !same_pid_namespace() {
+            // SAFETY: we are single-threaded (a fresh process that started no threads).
+            match unsafe { unistd::fork() } {
+                Ok(ForkResult::Child) => {}
+                Ok(ForkResult::Parent { child }) => mirror(child),
+                Err(e) => fail(EXIT_SETUP, &format!("fork: {e}")),
+            }
         }
     }
     become_user(&launch)
+}
+
+/// Whether our children would land in our own PID namespace (as with `pid: host`).
+fn same_pid_namespace() -> bool {
+    let ino = |p: &str| std::fs::metadata(p).map(|m| std::os::unix::fs::MetadataExt::ino(&m));
+    matches!(
+        (ino("/proc/self/ns/pid"), ino("/proc/self/ns/pid_for_children")),
+        (Ok(a), Ok(b)) if a == b
+    )
 }
 
 fn fail(code: i32, message: &str) -> ! {
@@ -73,14 +87,21 @@ fn become_user(launch: &Launch) -> ! {
         shell: launch.shell.clone(),
     };
     // Read now, inside the host's mount namespace, so the groups are the host's.
-    let groups = hostns::user_groups(Path::new(&launch.group_file), &user)
-        .unwrap_or_else(|_| vec![launch.gid]);
+    let groups = hostns::user_groups(Path::new(&launch.group_file), &user).unwrap_or_else(|e| {
+        eprintln!("sshd-wrap: no supplementary groups: {e}");
+        vec![launch.gid]
+    });
     if unistd::geteuid().as_raw() == 0 {
         if let Err(e) = hostns::drop_privileges(launch.uid, launch.gid, &groups) {
             fail(EXIT_SETUP, &e.to_string());
         }
     } else if unistd::geteuid().as_raw() != launch.uid {
         fail(EXIT_SETUP, "not root: cannot become another user");
+    }
+    // Set after the ids change (which clears it): if the mirror above us dies, so do we,
+    // rather than run on unwatched.
+    if launch.host_pid.is_some() {
+        let _ = nix::sys::prctl::set_pdeathsig(Signal::SIGKILL);
     }
     let home = match hostns::chdir_home(&launch.home) {
         Ok(h) => h.to_string(),
@@ -136,11 +157,9 @@ fn exec(path: &str, argv: &[String], env: &[(String, String)]) -> String {
     }
 }
 
-/// The PID of the program, for the signal forwarder.
-static CHILD: AtomicI32 = AtomicI32::new(0);
-
-/// Signals the daemon sends us (channel `signal` requests, hang-ups) go on to the program.
-const FORWARDED: [Signal; 8] = [
+/// Signals the daemon sends the session's process group (channel `signal` requests,
+/// hang-ups) reach the program directly; the mirror only has to outlive it.
+const SURVIVED: [Signal; 9] = [
     Signal::SIGHUP,
     Signal::SIGINT,
     Signal::SIGQUIT,
@@ -148,24 +167,16 @@ const FORWARDED: [Signal; 8] = [
     Signal::SIGUSR1,
     Signal::SIGUSR2,
     Signal::SIGALRM,
-    Signal::SIGWINCH,
+    Signal::SIGPIPE,
+    Signal::SIGTSTP,
 ];
-
-extern "C" fn forward(sig: i32) {
-    let child = CHILD.load(Ordering::Relaxed);
-    if child > 0 {
-        // SAFETY: kill(2) is async-signal-safe.
-        unsafe { nix::libc::kill(child, sig) };
-    }
-}
 
 /// In the parent left outside the host's PID namespace: waits for the program and ends the
 /// same way it did, so the daemon reports the right exit status or signal.
 fn mirror(child: Pid) -> ! {
-    CHILD.store(child.as_raw(), Ordering::Relaxed);
-    for sig in FORWARDED {
-        // SAFETY: the handler only calls kill(2).
-        let _ = unsafe { signal::signal(sig, SigHandler::Handler(forward)) };
+    for sig in SURVIVED {
+        // SAFETY: SIG_IGN installs no handler; the program was forked before this.
+        let _ = unsafe { signal::signal(sig, SigHandler::SigIgn) };
     }
     loop {
         match waitpid(child, None) {

@@ -31,13 +31,32 @@ pub fn expand(template: &str, user: &User) -> PathBuf {
     PathBuf::from(out)
 }
 
+/// Where to read `template` for `user`. A path under the user's home (`%h`) is the host's:
+/// read through `/proc/PID/root` when sessions run in PID's namespaces. Other paths are read
+/// where the daemon runs, as the image binds them.
+pub fn key_file(template: &str, host_pid: Option<u32>, user: &User) -> PathBuf {
+    let path = expand(template, user);
+    match host_pid {
+        Some(pid) if template.contains("%h") => {
+            PathBuf::from(format!("/proc/{pid}/root")).join(path.strip_prefix("/").unwrap_or(&path))
+        }
+        _ => path,
+    }
+}
+
 /// Reads every file (re-read on each login, so edits apply at once) and decides. The first
 /// file whose key allows the login wins; when none does, the most telling refusal is given:
 /// a key found but refused over one that is not there at all.
-pub fn decide(files: &[String], user: &User, offered: &PublicKey, client: IpAddr) -> Decision {
+pub fn decide(
+    files: &[String],
+    host_pid: Option<u32>,
+    user: &User,
+    offered: &PublicKey,
+    client: IpAddr,
+) -> Decision {
     let mut refusal: Option<Refusal> = None;
     for template in files {
-        let path = expand(template, user);
+        let path = key_file(template, host_pid, user);
         let text = match std::fs::read_to_string(&path) {
             Ok(t) => t,
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => continue,
@@ -98,6 +117,20 @@ mod tests {
             home: "/home/alice".into(),
             shell: "/bin/sh".into(),
         }
+    }
+
+    #[test]
+    fn home_paths_are_the_hosts() {
+        let u = alice();
+        assert_eq!(
+            key_file("%h/.ssh/authorized_keys", Some(1), &u),
+            PathBuf::from("/proc/1/root/home/alice/.ssh/authorized_keys")
+        );
+        assert_eq!(
+            key_file("/run/config/ssh/authorized_keys", Some(1), &u),
+            PathBuf::from("/run/config/ssh/authorized_keys")
+        );
+        assert_eq!(key_file("%h/k", None, &u), PathBuf::from("/home/alice/k"));
     }
 
     #[test]

@@ -101,8 +101,8 @@ pub async fn bind(addrs: &[SocketAddr]) -> anyhow::Result<Vec<TcpListener>> {
     Ok(out)
 }
 
-/// Serves until `shutdown` completes. Sessions already running are left to finish on their
-/// own (as sshd does on SIGTERM, they belong to their users).
+/// Serves until `shutdown` completes. The connections end with it (in a container, the
+/// runtime ends the rest of the service anyway).
 pub async fn run(
     options: Options,
     listeners: Vec<TcpListener>,
@@ -208,6 +208,21 @@ fn accept(shared: &Arc<Shared>, stream: TcpStream, peer: SocketAddr) {
         let Ok(local) = stream.local_addr() else {
             return;
         };
+        // Dead peers are noticed even with client-alive probes off.
+        let _ = nix::sys::socket::setsockopt(&stream, nix::sys::socket::sockopt::KeepAlive, &true);
+        // A second handle on the socket: shutting it down ends a session russh still runs
+        // in its own task, even against a client that stalls and never reads.
+        let Some((stream, socket)) = stream
+            .into_std()
+            .and_then(|s| Ok((s.try_clone()?, s)))
+            .ok()
+            .and_then(|(s, socket)| Some((TcpStream::from_std(s).ok()?, socket)))
+        else {
+            return;
+        };
+        let hang_up = || {
+            let _ = socket.shutdown(std::net::Shutdown::Both);
+        };
         let deadline = tokio::time::Instant::now() + shared.options.login_grace_time;
         let (auth_tx, auth_rx) = oneshot::channel();
         let handler = handler::Connection::new(shared.clone(), peer, local, auth_tx);
@@ -232,7 +247,10 @@ fn accept(shared: &Arc<Shared>, stream: TcpStream, peer: SocketAddr) {
                 Ok(running) => running,
                 Err(e) => return connection_error(peer, &e),
             },
-            reason = &mut limits => return dropped(reason),
+            reason = &mut limits => {
+                hang_up();
+                return dropped(reason);
+            }
         };
         let handle = running.handle();
         tokio::pin!(running);
@@ -250,9 +268,12 @@ fn accept(shared: &Arc<Shared>, stream: TcpStream, peer: SocketAddr) {
             }
             reason = &mut limits => {
                 dropped(reason);
-                let _ = handle
-                    .disconnect(russh::Disconnect::ByApplication, reason.into(), String::new())
-                    .await;
+                let _ = tokio::time::timeout(
+                    Duration::from_secs(1),
+                    handle.disconnect(russh::Disconnect::ByApplication, reason.into(), String::new()),
+                )
+                .await;
+                hang_up();
                 return;
             }
         }
@@ -266,7 +287,7 @@ fn accept(shared: &Arc<Shared>, stream: TcpStream, peer: SocketAddr) {
 
 fn connection_error(peer: SocketAddr, e: &russh::Error) {
     log::log(
-        Level::Debug,
+        Level::Info,
         format_args!(
             "event=connection-error from={peer} error={}",
             quote(&e.to_string())

@@ -4,7 +4,7 @@ use std::os::unix::process::ExitStatusExt;
 use std::process::{ExitStatus, Stdio};
 use std::time::Duration;
 
-use nix::sys::signal::{kill, Signal};
+use nix::sys::signal::{killpg, Signal};
 use nix::unistd::Pid;
 use russh::server::{Handle, Msg};
 use russh::{Channel, ChannelId, ChannelMsg, Sig};
@@ -14,6 +14,9 @@ use tokio::process::{Child, Command};
 use super::helper::{HELPER_FLAG, LAUNCH_ENV};
 use super::log::{self, quote, Level};
 use crate::launch::Launch;
+
+/// Chunks of client data waiting for the program's stdin (each at most a packet, 32 KiB).
+const STDIN_QUEUE: usize = 256;
 
 /// The window of a pty, from `pty-req` and `window-change`.
 #[derive(Debug, Clone, Copy)]
@@ -63,7 +66,10 @@ pub fn start(mut launch: Launch, window: Option<WindowSize>) -> std::io::Result<
     match window {
         None => {
             let mut cmd = command(&launch)?;
-            cmd.stdin(Stdio::piped())
+            // A group of its own, as sshd's setsid: `kill 0` in a session must not reach us,
+            // and a hang-up reaches everything the session started.
+            cmd.process_group(0)
+                .stdin(Stdio::piped())
                 .stdout(Stdio::piped())
                 .stderr(Stdio::piped());
             let mut child = cmd.spawn()?;
@@ -101,7 +107,8 @@ impl Running {
     /// channel. When the client goes away first, the program gets SIGHUP, as on a hang-up.
     pub async fn relay(self, channel: Channel<Msg>, handle: Handle, user: String) {
         let id = channel.id();
-        let pid = self.child.id().map(|p| Pid::from_raw(p as i32));
+        // The helper leads its process group (setsid with a pty, process_group(0) without).
+        let pgid = self.child.id().map(|p| Pid::from_raw(p as i32));
         let (mut from_client, to_client) = channel.split();
         let stdout = to_client.make_writer();
         let stderr = to_client.make_writer_ext(Some(1));
@@ -117,29 +124,47 @@ impl Running {
                     let _ = tokio::join!(copy(out, stdout), copy(err, stderr));
                     child.wait().await
                 };
+                // Writes to the program go through a queue, so a program that does not read
+                // stalls only its own input, never the connection (russh waits for us).
+                let (to_stdin, mut queued) =
+                    tokio::sync::mpsc::channel::<Option<bytes::Bytes>>(STDIN_QUEUE);
+                let writer = tokio::spawn(async move {
+                    let mut stdin = stdin;
+                    while let Some(Some(data)) = queued.recv().await {
+                        if stdin.write_all(&data).await.is_err() {
+                            break;
+                        }
+                    }
+                    // Dropping stdin gives the program its end of input.
+                });
                 let input = async {
-                    let mut stdin = Some(stdin);
+                    let mut to_stdin = Some(to_stdin);
                     while let Some(msg) = from_client.wait().await {
                         match msg {
                             ChannelMsg::Data { data } => {
-                                if let Some(w) = stdin.as_mut() {
-                                    if w.write_all(&data).await.is_err() {
-                                        stdin = None;
+                                if let Some(q) = &to_stdin {
+                                    if q.send(Some(data)).await.is_err() {
+                                        to_stdin = None;
                                     }
                                 }
                             }
-                            // Closing our end gives the program its end of input.
-                            ChannelMsg::Eof => stdin = None,
-                            ChannelMsg::Signal { signal } => send_signal(pid, &signal),
+                            ChannelMsg::Eof => {
+                                if let Some(q) = to_stdin.take() {
+                                    let _ = q.send(None).await;
+                                }
+                            }
+                            ChannelMsg::Signal { signal } => send_signal(pgid, &signal),
                             ChannelMsg::Close => break,
                             _ => {}
                         }
                     }
                 };
-                tokio::select! {
+                let outcome = tokio::select! {
                     status = output => Some(status),
                     () = input => None,
-                }
+                };
+                writer.abort();
+                outcome
             }
             Stdio3::Pty(pty) => {
                 let (reader, mut writer) = pty.into_split();
@@ -177,7 +202,7 @@ impl Running {
                                 };
                                 let _ = writer.resize(size.pty_size());
                             }
-                            ChannelMsg::Signal { signal } => send_signal(pid, &signal),
+                            ChannelMsg::Signal { signal } => send_signal(pgid, &signal),
                             ChannelMsg::Close => break,
                             _ => {}
                         }
@@ -202,12 +227,13 @@ impl Running {
                     Level::Error,
                     format_args!("event=wait-failed error={}", quote(&e.to_string())),
                 );
+                let _ = to_client.eof().await;
                 let _ = to_client.close().await;
             }
             None => {
-                // The client closed the channel or went away: hang up on the program.
-                if let Some(pid) = pid {
-                    let _ = kill(pid, Signal::SIGHUP);
+                // The client closed the channel or went away: hang up on the session.
+                if let Some(pgid) = pgid {
+                    let _ = killpg(pgid, Signal::SIGHUP);
                 }
                 if let Ok(status) = child.wait().await {
                     log_exit(&user, status);
@@ -233,7 +259,8 @@ async fn copy(mut from: impl AsyncRead + Unpin, mut to: impl AsyncWrite + Unpin)
     let _ = to.flush().await;
 }
 
-fn send_signal(pid: Option<Pid>, signal: &Sig) {
+/// A channel `signal` request, to the session's process group.
+fn send_signal(pgid: Option<Pid>, signal: &Sig) {
     let sig = match signal {
         Sig::ABRT => Signal::SIGABRT,
         Sig::ALRM => Signal::SIGALRM,
@@ -252,8 +279,8 @@ fn send_signal(pid: Option<Pid>, signal: &Sig) {
             Err(_) => return,
         },
     };
-    if let Some(pid) = pid {
-        let _ = kill(pid, sig);
+    if let Some(pgid) = pgid {
+        let _ = killpg(pgid, sig);
     }
 }
 
