@@ -267,7 +267,7 @@ fn a_tty_session_gets_term_and_window_changes() {
         .args(daemon.client_options(&key, "-p"))
         .args(["-tt", "root@127.0.0.1"])
         .env("TERM", "xterm-256color")
-        .arg("tty; echo TERM=$TERM; stty size; while read line; do stty size; done");
+        .arg("t=$(tty); test -c $t && echo tty=$t; echo TERM=$TERM; stty size; while read line; do stty size; done");
     let mut child = cmd.spawn(pts).unwrap();
     let mut seen = String::new();
     let read_until = |pty: &mut pty_process::blocking::Pty, seen: &mut String, needle: &str| {
@@ -280,7 +280,8 @@ fn a_tty_session_gets_term_and_window_changes() {
         }
     };
     read_until(&mut pty, &mut seen, "30 100");
-    assert!(seen.contains("/dev/pts/"), "{seen}");
+    // ttyname works: the pty the session names exists where the shell runs.
+    assert!(seen.contains("tty=/dev/pts/"), "{seen}");
     assert!(seen.contains("TERM=xterm-256color"), "{seen}");
     pty.resize(pty_process::Size::new(40, 120)).unwrap();
     // Each newline makes the remote loop print the size; the window-change may come later

@@ -7,6 +7,7 @@ pub mod helper;
 pub mod hostkey;
 pub mod keys;
 pub mod log;
+pub mod pty;
 pub mod session;
 pub mod sftp;
 

@@ -81,15 +81,29 @@ pub fn start(mut launch: Launch, window: Option<WindowSize>) -> std::io::Result<
             Ok(Running { child, io })
         }
         Some(window) => {
-            let (pty, pts) = pty_process::open().map_err(std::io::Error::other)?;
+            let opened = super::pty::open(launch.host_pid)?;
+            launch.tty = Some(opened.path.clone());
+            // SAFETY: a pty master we own, opened non-blocking.
+            let pty = unsafe { pty_process::Pty::from_fd(opened.master) }
+                .map_err(std::io::Error::other)?;
             pty.resize(window.pty_size())
                 .map_err(std::io::Error::other)?;
-            let fd = std::os::fd::AsRawFd::as_raw_fd(&pts);
-            launch.tty = std::fs::read_link(format!("/proc/self/fd/{fd}"))
-                .ok()
-                .map(|p| p.display().to_string());
-            let cmd = pty_process::Command::from(command(&launch)?);
-            let child = cmd.spawn(pts).map_err(std::io::Error::other)?;
+            let mut cmd = command(&launch)?;
+            let slave = opened.slave;
+            cmd.stdin(Stdio::from(slave.try_clone()?))
+                .stdout(Stdio::from(slave.try_clone()?))
+                .stderr(Stdio::from(slave));
+            // SAFETY: setsid and ioctl are async-signal-safe; the new session's controlling
+            // terminal is the pty on stdin.
+            unsafe {
+                cmd.pre_exec(|| {
+                    if nix::libc::setsid() < 0 || nix::libc::ioctl(0, nix::libc::TIOCSCTTY, 0) < 0 {
+                        return Err(std::io::Error::last_os_error());
+                    }
+                    Ok(())
+                });
+            }
+            let child = cmd.spawn()?;
             Ok(Running {
                 child,
                 io: Stdio3::Pty(pty),
