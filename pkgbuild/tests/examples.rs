@@ -11,11 +11,19 @@ use pkgbuild::linuxkit::{image_refs, parse_reference, rewrite};
 use pkgbuild::workspace::Workspace;
 
 fn repo_root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap().to_path_buf()
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .unwrap()
+        .to_path_buf()
 }
 
 /// LinuxKit's own images, which the examples take by tag from LinuxKit.
-const LINUXKIT_IMAGES: &[&str] = &["linuxkit/kernel", "linuxkit/init", "linuxkit/runc", "linuxkit/containerd"];
+const LINUXKIT_IMAGES: &[&str] = &[
+    "linuxkit/kernel",
+    "linuxkit/init",
+    "linuxkit/runc",
+    "linuxkit/containerd",
+];
 
 #[test]
 fn the_examples_use_every_package_and_resolve_to_them() {
@@ -58,7 +66,10 @@ fn the_examples_use_every_package_and_resolve_to_them() {
         for (before, after) in text.lines().zip(pinned.lines()) {
             if before != after {
                 let name = ours.iter().find(|o| before.contains(o.as_str()));
-                assert!(name.is_some(), "changed a line that is not ours: {before:?}");
+                assert!(
+                    name.is_some(),
+                    "changed a line that is not ours: {before:?}"
+                );
                 assert!(after.contains("@sha256:"), "{after:?}");
             }
         }
@@ -70,5 +81,10 @@ fn the_examples_use_every_package_and_resolve_to_them() {
         }
     }
     assert!(examples > 0);
-    assert_eq!(used, ours, "packages no example uses: {:?}", ours.difference(&used).collect::<Vec<_>>());
+    assert_eq!(
+        used,
+        ours,
+        "packages no example uses: {:?}",
+        ours.difference(&used).collect::<Vec<_>>()
+    );
 }

@@ -15,7 +15,7 @@ pub mod user;
 
 pub use ns::{enter_namespaces, Ns, NsError};
 pub use passwd::{
-    builtin_root, find_user, find_user_by_uid, lookup_user, supplementary_groups, user_groups, DbError, Group,
-    LineError, User,
+    builtin_root, find_user, find_user_by_uid, lookup_user, supplementary_groups, user_groups,
+    DbError, Group, LineError, User,
 };
 pub use user::{chdir_home, drop_privileges, login_env, DropError, DEFAULT_PATH};

@@ -198,7 +198,9 @@ fn login(
     // root needs no passwd entry (LinuxKit hosts may have no /etc/passwd): the shadow file
     // still has to let it in.
     let user = valid
-        .then(|| hostns::find_user(&passwd, name).or_else(|| (name == "root").then(hostns::builtin_root)))
+        .then(|| {
+            hostns::find_user(&passwd, name).or_else(|| (name == "root").then(hostns::builtin_root))
+        })
         .flatten();
     let entry = if user.is_some() {
         shadow::find_entry(&read_db(&opts.shadow, console), name)
