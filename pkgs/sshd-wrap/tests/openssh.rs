@@ -79,20 +79,10 @@ fn wrong_key_unknown_user_and_passwords_are_refused() {
     let daemon = Daemon::start(dir.path(), &[]);
 
     let out = run(daemon.ssh(&other, "root").arg("true"), T);
-    assert_eq!(out.status.code(), Some(255));
-    assert!(
-        text(&out.stderr).contains("Permission denied (publickey)"),
-        "{}",
-        text(&out.stderr)
-    );
+    assert_refused(&out, "Permission denied (publickey)");
 
     let out = run(daemon.ssh(&key, "no-such-user").arg("true"), T);
-    assert_eq!(out.status.code(), Some(255));
-    assert!(
-        text(&out.stderr).contains("Permission denied"),
-        "{}",
-        text(&out.stderr)
-    );
+    assert_refused(&out, "Permission denied");
 
     // Asked for a password, the server offers none: publickey is its only method.
     let out = run(
@@ -107,12 +97,7 @@ fn wrong_key_unknown_user_and_passwords_are_refused() {
             .arg("true"),
         T,
     );
-    assert_eq!(out.status.code(), Some(255));
-    assert!(
-        text(&out.stderr).contains("Permission denied (publickey)"),
-        "{}",
-        text(&out.stderr)
-    );
+    assert_refused(&out, "Permission denied (publickey)");
 
     let log = daemon.log();
     assert!(log.contains("reason=\"no such user\""), "{log}");
@@ -205,12 +190,7 @@ fn agent_and_tcp_forwarding_are_off() {
         T,
     );
     // -W opens a direct-tcpip channel: refused while forwarding is off.
-    assert_eq!(out.status.code(), Some(255), "{}", text(&out.stderr));
-    assert!(
-        text(&out.stderr).contains("administratively prohibited"),
-        "{}",
-        text(&out.stderr)
-    );
+    assert_refused(&out, "administratively prohibited");
     let out = run(
         daemon
             .ssh(&key, "root")
@@ -241,6 +221,13 @@ fn tcp_forwarding_works_when_turned_on() {
     assert_eq!(&back, b"hello");
     echo.join().unwrap();
     let _ = child.wait();
+}
+
+/// ssh gave up (exit 255) saying `why` on stderr.
+fn assert_refused(out: &std::process::Output, why: &str) {
+    let stderr = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(255), "{stderr}");
+    assert!(stderr.contains(why), "{stderr}");
 }
 
 /// A TCP server on loopback that echoes the first `len` bytes of one connection; its port.

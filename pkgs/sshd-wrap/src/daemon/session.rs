@@ -306,23 +306,15 @@ async fn report_exit(handle: &Handle, id: ChannelId, status: ExitStatus) {
         let name = Signal::try_from(sig)
             .map(|s| s.as_str().trim_start_matches("SIG").to_string())
             .unwrap_or_else(|_| sig.to_string());
-        let sig = match name.as_str() {
-            "ABRT" => Sig::ABRT,
-            "ALRM" => Sig::ALRM,
-            "FPE" => Sig::FPE,
-            "HUP" => Sig::HUP,
-            "ILL" => Sig::ILL,
-            "INT" => Sig::INT,
-            "KILL" => Sig::KILL,
-            "PIPE" => Sig::PIPE,
-            "QUIT" => Sig::QUIT,
-            "SEGV" => Sig::SEGV,
-            "TERM" => Sig::TERM,
-            "USR1" => Sig::USR1,
-            _ => Sig::Custom(name),
-        };
         let _ = handle
-            .exit_signal_request(id, sig, status.core_dumped(), String::new(), String::new())
+            // On the wire a signal is its name; Custom carries any of them.
+            .exit_signal_request(
+                id,
+                Sig::Custom(name),
+                status.core_dumped(),
+                String::new(),
+                String::new(),
+            )
             .await;
     }
 }
