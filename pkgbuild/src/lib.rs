@@ -5,6 +5,7 @@
 //! [`export`].
 
 pub mod build;
+pub mod bundle;
 pub mod compile;
 pub mod export;
 pub mod git;
@@ -17,6 +18,7 @@ pub mod platform;
 pub mod push;
 pub mod registry;
 pub mod resolve;
+pub mod run;
 pub mod sbom;
 pub mod store;
 pub mod toolchain;

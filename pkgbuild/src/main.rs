@@ -100,6 +100,28 @@ enum Command {
         #[arg(long, value_name = "LIST")]
         platforms: Option<String>,
     },
+    /// Run a package's image as a container, as LinuxKit runs an onboot entry (needs root and runc)
+    Run {
+        package: String,
+        /// [default: this machine's]
+        #[arg(long, value_name = "PLATFORM")]
+        platform: Option<String>,
+        /// A manifest entry's overrides, as JSON: {"binds.add": [...], "net": "new", ...}
+        #[arg(long, value_name = "JSON")]
+        entry: Option<String>,
+        /// The entry's env (replaces the image's, as in a manifest); repeat for more
+        #[arg(long = "env", value_name = "KEY=VALUE")]
+        env: Vec<String>,
+        /// The runc binary
+        #[arg(long, default_value = "runc", value_name = "PATH")]
+        runc: PathBuf,
+        /// Print config.json and runtime.json as {"config": ..., "runtime": ...} and exit
+        #[arg(long)]
+        print_spec: bool,
+        /// The entry's command (replaces the label's and the image's); takes the rest of the line
+        #[arg(long, num_args = 1.., allow_hyphen_values = true, value_name = "ARG")]
+        command: Option<Vec<String>>,
+    },
     /// Show which toolchain builds each platform, and what is missing
     Doctor,
 }
@@ -134,6 +156,32 @@ fn parse_platforms(list: &Option<String>) -> anyhow::Result<Option<Vec<Platform>
         .map(platform::parse_list)
         .transpose()
         .map_err(Into::into)
+}
+
+/// The manifest entry `pkgbuild run` runs the image with.
+fn run_entry(
+    name: &str,
+    reference: &str,
+    json: &Option<String>,
+    env: &[String],
+    command: &Option<Vec<String>>,
+) -> anyhow::Result<linuxkit_config::ImageConfig> {
+    let mut value = match json {
+        Some(text) => serde_json::from_str(text).context("--entry is not JSON")?,
+        None => serde_json::json!({}),
+    };
+    let map = value
+        .as_object_mut()
+        .context("--entry must be a JSON object")?;
+    map.insert("name".into(), name.into());
+    map.insert("image".into(), reference.into());
+    if !env.is_empty() {
+        map.insert("env".into(), env.into());
+    }
+    if let Some(command) = command {
+        map.insert("command".into(), command.as_slice().into());
+    }
+    linuxkit_config::ImageConfig::parse_entry(&value).context("--entry")
 }
 
 fn run(cli: Cli) -> anyhow::Result<ExitCode> {
@@ -313,6 +361,60 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 "{}: every reference is pinned and held",
                 file.display()
             )?;
+        }
+        Command::Run {
+            package,
+            platform,
+            entry,
+            env,
+            runc,
+            print_spec,
+            command,
+        } => {
+            let ws = Workspace::load(cli.manifest_path.as_deref())?;
+            let store = open_store(&cli.cache)?;
+            let pkg = ws.select(std::slice::from_ref(package))?[0];
+            let platform = match platform {
+                Some(p) => p.parse::<Platform>()?,
+                None => Platform::host().context("this machine's platform is not one we build")?,
+            };
+            let opts = BuildOptions {
+                platforms: Some(vec![platform]),
+                force: false,
+            };
+            // Build progress goes to stderr: stdout is the container's.
+            let built = build::build_package(&ws, &store, pkg, &opts, &mut std::io::stderr())?;
+            let entry = run_entry(pkg.image(), &built.reference, entry, env, command)?;
+            let image = pkgbuild::bundle::StoredImage::read(&store, &built.index_digest, platform)?;
+            let dir = tempfile::Builder::new().prefix("pkgbuild-run-").tempdir()?;
+            let mut bundle = pkgbuild::bundle::write_bundle(&store, &image, &entry, dir.path())?;
+            if *print_spec {
+                let both = serde_json::json!({"config": bundle.spec, "runtime": bundle.runtime});
+                writeln!(out, "{}", serde_json::to_string_pretty(&both)?)?;
+                return Ok(ExitCode::SUCCESS);
+            }
+            let dropped = pkgbuild::run::clamp_capabilities(
+                &mut bundle.spec,
+                pkgbuild::run::host_bounding_set()?,
+            );
+            if !dropped.is_empty() {
+                eprintln!(
+                    "pkgbuild run: this machine's capability bounding set lacks {}: the container runs without {}",
+                    dropped.join(", "),
+                    if dropped.len() == 1 { "it" } else { "them" }
+                );
+                std::fs::write(
+                    dir.path().join("config.json"),
+                    serde_json::to_vec_pretty(&bundle.spec)?,
+                )?;
+            }
+            let id = format!(
+                "pkgbuild-{}-{}",
+                pkg.image().replace('/', "-"),
+                std::process::id()
+            );
+            let code = pkgbuild::run::run_bundle(&bundle, &id, runc)?;
+            return Ok(ExitCode::from(u8::try_from(code).unwrap_or(255)));
         }
         Command::Doctor => {
             let root = std::env::current_dir()?;

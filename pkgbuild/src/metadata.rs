@@ -1,9 +1,9 @@
 //! `[package.metadata.pkg]`: how a package describes its image, read through `cargo metadata`.
 
-use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
-use serde::{Deserialize, Serialize};
+use linuxkit_config::ImageConfig;
+use serde::Deserialize;
 
 use crate::platform::Platform;
 
@@ -36,9 +36,9 @@ pub struct PkgMeta {
     /// Empty directories to create in the image (mount points).
     #[serde(default)]
     pub dirs: Vec<DirEntry>,
-    /// Runtime defaults, written as the `org.mobyproject.config` label.
+    /// Runtime defaults, written as the `org.mobyproject.config` label: LinuxKit's schema.
     #[serde(default)]
-    pub config: LinuxkitConfig,
+    pub config: ImageConfig,
 }
 
 fn all_arches() -> Vec<Platform> {
@@ -63,102 +63,6 @@ pub struct DirEntry {
     pub mode: Option<String>,
 }
 
-/// LinuxKit's image config, with its field names and meaning (the `org.mobyproject.config` label).
-#[derive(Debug, Clone, Default, Deserialize, Serialize, PartialEq)]
-#[serde(deny_unknown_fields, rename_all = "camelCase")]
-pub struct LinuxkitConfig {
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub capabilities: Option<Vec<String>>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub ambient: Option<Vec<String>>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub mounts: Option<Vec<Mount>>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub binds: Option<Vec<String>>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub tmpfs: Option<Vec<String>>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub command: Option<Vec<String>>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub env: Option<Vec<String>>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub cwd: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub net: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub pid: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub ipc: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub uts: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub userns: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub cgroupns: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub hostname: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub readonly: Option<bool>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub masked_paths: Option<Vec<String>>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub readonly_paths: Option<Vec<String>>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub uid: Option<u32>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub gid: Option<u32>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub additional_gids: Option<Vec<u32>>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub no_new_privileges: Option<bool>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub oom_score_adj: Option<i32>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub rootfs_propagation: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub cgroups_path: Option<String>,
-    /// An OCI runtime-spec `LinuxResources` object, passed through.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub resources: Option<serde_json::Map<String, serde_json::Value>>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub sysctl: Option<BTreeMap<String, String>>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub rlimits: Option<Vec<String>>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub devices: Option<Vec<Device>>,
-    /// LinuxKit's runtime section (cgroups, mounts, mkdir, interfaces, bindNS), passed through.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub runtime: Option<serde_json::Map<String, serde_json::Value>>,
-}
-
-/// An OCI runtime-spec mount.
-#[derive(Debug, Clone, Deserialize, Serialize, PartialEq)]
-#[serde(deny_unknown_fields)]
-pub struct Mount {
-    pub destination: String,
-    #[serde(rename = "type", skip_serializing_if = "Option::is_none")]
-    pub kind: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub source: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub options: Option<Vec<String>>,
-}
-
-/// A device node LinuxKit creates and allows in the container.
-#[derive(Debug, Clone, Deserialize, Serialize, PartialEq)]
-#[serde(deny_unknown_fields)]
-pub struct Device {
-    pub path: String,
-    #[serde(rename = "type")]
-    pub kind: String,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub major: Option<i64>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub minor: Option<i64>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub mode: Option<String>,
-}
-
 #[derive(Debug, thiserror::Error)]
 pub enum MetadataError {
     #[error("{manifest}: [package.metadata.pkg] field `{field}`: {message}")]
@@ -177,6 +81,17 @@ impl PkgMeta {
             field,
             message,
         };
+        // The label first, checked as LinuxKit checks it, so its errors name LinuxKit's reason.
+        if let Some(config) = value.get("config") {
+            ImageConfig::parse_label(config).map_err(|err| {
+                let field = if err.field.is_empty() {
+                    "config".to_string()
+                } else {
+                    format!("config.{}", err.field)
+                };
+                field_error(field, err.reason)
+            })?;
+        }
         let meta: PkgMeta = serde_path_to_error::deserialize(value).map_err(|err| {
             let path = err.path().to_string();
             field_error(path, err.into_inner().to_string())
@@ -356,7 +271,7 @@ mod tests {
     fn defaults_cover_every_platform() {
         let meta = parse(json!({})).unwrap();
         assert_eq!(meta.arches, Platform::ALL.to_vec());
-        assert_eq!(meta.config, LinuxkitConfig::default());
+        assert_eq!(meta.config, ImageConfig::default());
     }
 
     #[test]

@@ -1,0 +1,148 @@
+//! An image in the store -> an OCI bundle laid out as LinuxKit lays it out: the image's files in
+//! `lower/` (read-write containers, under an overlay) or `rootfs/` (read-only ones), `config.json`
+//! from the label + manifest entry conversion, and `runtime.json` with the rootfs mounts first.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use anyhow::{bail, Context};
+use linuxkit_config::{bundle_runtime, extract_dir, to_oci, ImageConfig, ImageDefaults, Runtime};
+use oci_spec::image::{ImageConfiguration, ImageIndex, ImageManifest};
+
+use crate::build::MOBY_CONFIG_LABEL;
+use crate::platform::Platform;
+use crate::store::Store;
+
+/// One platform's image, read from the store.
+pub struct StoredImage {
+    pub config: ImageConfiguration,
+    /// The layers' digests, bottom first.
+    pub layers: Vec<String>,
+}
+
+impl StoredImage {
+    /// The image for `platform` of the index `index_digest`.
+    pub fn read(store: &Store, index_digest: &str, platform: Platform) -> anyhow::Result<Self> {
+        let index: ImageIndex = serde_json::from_slice(&store.read(index_digest)?)
+            .with_context(|| format!("{index_digest} is not an image index"))?;
+        let entry = index
+            .manifests()
+            .iter()
+            .find(|m| {
+                m.platform()
+                    .as_ref()
+                    .is_some_and(|p| p.architecture().to_string() == platform.arch())
+            })
+            .with_context(|| format!("the image has no {platform} manifest"))?;
+        let manifest: ImageManifest =
+            serde_json::from_slice(&store.read(entry.digest().as_ref())?)?;
+        let config: ImageConfiguration =
+            serde_json::from_slice(&store.read(manifest.config().digest().as_ref())?)?;
+        Ok(StoredImage {
+            config,
+            layers: manifest
+                .layers()
+                .iter()
+                .map(|l| l.digest().to_string())
+                .collect(),
+        })
+    }
+
+    /// The label, checked as LinuxKit checks it.
+    pub fn label(&self) -> anyhow::Result<ImageConfig> {
+        let text = self
+            .config
+            .config()
+            .as_ref()
+            .and_then(|c| c.labels().as_ref())
+            .and_then(|l| l.get(MOBY_CONFIG_LABEL));
+        match text {
+            None => Ok(ImageConfig::default()),
+            Some(text) => {
+                let value: serde_json::Value = serde_json::from_str(text)
+                    .with_context(|| format!("the {MOBY_CONFIG_LABEL} label is not JSON"))?;
+                ImageConfig::parse_label(&value)
+                    .with_context(|| format!("the {MOBY_CONFIG_LABEL} label"))
+            }
+        }
+    }
+
+    /// Entrypoint, Cmd, Env and WorkingDir: the image config's word on how to run it.
+    pub fn defaults(&self) -> ImageDefaults {
+        let c = self.config.config().clone().unwrap_or_default();
+        ImageDefaults {
+            entrypoint: c.entrypoint().clone().unwrap_or_default(),
+            cmd: c.cmd().clone().unwrap_or_default(),
+            env: c.env().clone().unwrap_or_default(),
+            working_dir: c.working_dir().clone().unwrap_or_default(),
+        }
+    }
+
+    /// Unpacks the layers into `dir`, keeping modes and owners.
+    pub fn unpack(&self, store: &Store, dir: &Path) -> anyhow::Result<()> {
+        std::fs::create_dir_all(dir)?;
+        for digest in &self.layers {
+            let bytes = store.read(digest)?;
+            let mut archive = tar::Archive::new(flate2::read::GzDecoder::new(&bytes[..]));
+            archive.set_preserve_permissions(true);
+            archive.set_preserve_ownerships(true);
+            archive.set_unpack_xattrs(false);
+            archive
+                .unpack(dir)
+                .with_context(|| format!("unpacking layer {digest} into {}", dir.display()))?;
+        }
+        Ok(())
+    }
+}
+
+/// A bundle on disk, ready for `runc create`.
+pub struct Bundle {
+    pub dir: PathBuf,
+    pub spec: serde_json::Value,
+    /// runtime.json as written, rootfs mounts included.
+    pub runtime: Runtime,
+}
+
+/// Writes a bundle at `dir` (absolute) for `image` run with the manifest `entry`'s overrides.
+pub fn write_bundle(
+    store: &Store,
+    image: &StoredImage,
+    entry: &ImageConfig,
+    dir: &Path,
+) -> anyhow::Result<Bundle> {
+    if !dir.is_absolute() {
+        bail!("a bundle needs an absolute path, got {}", dir.display());
+    }
+    let label = image.label()?;
+    let (spec, runtime) = to_oci(&label, entry, &image.defaults(), &BTreeMap::new())
+        .context("turning the label and the entry into a runtime spec")?;
+    let readonly = spec["root"]["readonly"] == serde_json::Value::Bool(true);
+    let files = dir.join(extract_dir(readonly));
+    image.unpack(store, &files)?;
+    std::fs::create_dir_all(dir.join("rootfs"))?;
+    let dir_text = dir.to_str().context("bundle path is not UTF-8")?;
+    let runtime = bundle_runtime(
+        dir_text,
+        readonly,
+        files.to_str().unwrap_or(dir_text),
+        &runtime,
+    );
+    write_json(&dir.join("config.json"), &spec)?;
+    write_json(&dir.join("runtime.json"), &runtime)?;
+    Ok(Bundle {
+        dir: dir.to_path_buf(),
+        spec,
+        runtime,
+    })
+}
+
+fn write_json<T: serde::Serialize>(path: &Path, value: &T) -> anyhow::Result<()> {
+    let mut bytes = serde_json::to_vec_pretty(value)?;
+    bytes.push(b'\n');
+    let dir = path.parent().context("no parent folder")?;
+    let mut tmp = tempfile::NamedTempFile::new_in(dir)?;
+    std::io::Write::write_all(&mut tmp, &bytes)?;
+    tmp.persist(path)
+        .with_context(|| format!("writing {}", path.display()))?;
+    Ok(())
+}
