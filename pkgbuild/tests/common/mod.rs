@@ -1,6 +1,7 @@
 //! A fixture workspace made the way a user forks a package, and helpers to run pkgbuild on it.
 #![allow(dead_code)]
 
+pub mod chrony;
 pub mod host;
 pub mod registry;
 
