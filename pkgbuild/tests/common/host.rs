@@ -46,6 +46,23 @@ pub fn build_image(package: &str) {
     );
 }
 
+/// Builds the package's amd64 image (as [`build_image`]) and unpacks its files into `dir`, to run
+/// the binary the image ships as a plain process beside the container.
+pub fn unpack_image(package: &str, dir: &Path) {
+    build_image(package);
+    let out = pkgbuild()
+        .args(["build", package, "--platforms", "linux/amd64"])
+        .output()
+        .unwrap();
+    let (_, digest) = super::pinned(&String::from_utf8_lossy(&out.stdout), package);
+    let store = pkgbuild::store::Store::open(&service_store()).unwrap();
+    let platform = "linux/amd64".parse().unwrap();
+    pkgbuild::bundle::StoredImage::read(&store, &digest, platform)
+        .unwrap()
+        .unpack(&store, dir)
+        .unwrap();
+}
+
 /// Quotes a word for sh.
 pub fn sh_quote(word: &str) -> String {
     format!("'{}'", word.replace('\'', "'\\''"))
@@ -175,6 +192,27 @@ impl Running {
         }
     }
 
+    /// The PID of the process this test started (unshare, or nsenter around it).
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
+    /// The host's PID 1 (the `sh` that runs setup and pkgbuild), as this machine sees it.
+    pub fn init_pid(&self) -> u32 {
+        let mut pid = self.child.id();
+        loop {
+            let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
+            let in_namespace = status
+                .lines()
+                .find_map(|l| l.strip_prefix("NSpid:"))
+                .and_then(|ids| ids.split_whitespace().last().map(str::to_string));
+            if in_namespace.as_deref() == Some("1") {
+                return pid;
+            }
+            pid = *children(pid).first().expect("the host's PID 1 is gone");
+        }
+    }
+
     /// The host-side PID of pkgbuild ([nsenter ->] unshare -> sh -> pkgbuild).
     fn pkgbuild_pid(&self) -> Option<u32> {
         let mut pid = self.child.id();
@@ -230,7 +268,9 @@ pub struct Netns {
 impl Netns {
     pub fn new(prefix: &str) -> Netns {
         require("ip", "iproute2");
-        let name = format!("{prefix}{}", std::process::id());
+        static NEXT: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+        let n = NEXT.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        let name = format!("{prefix}{}-{n}", std::process::id());
         let _ = Command::new("ip").args(["netns", "del", &name]).output();
         let out = Command::new("ip")
             .args(["netns", "add", &name])
