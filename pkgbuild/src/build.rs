@@ -288,6 +288,9 @@ fn assemble(
             .map_err(anyhow::Error::msg)?;
         tree.add_dir(&dir.path, mode.unwrap_or(0o755))?;
     }
+    for link in &pkg.meta.links {
+        tree.add_symlink(&link.path, &link.target)?;
+    }
     let layer = layer::build(&tree, plan.provenance.epoch.max(0) as u64)?;
     let layer_blob = Blob::new(oci_spec::image::MediaType::ImageLayerGzip, layer.gzip);
 

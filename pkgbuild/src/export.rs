@@ -15,10 +15,16 @@ use crate::store::{Store, REF_NAME};
 const CONTAINERD_IMAGE_NAME: &str = "io.containerd.image.name";
 
 /// Writes `reference` (an index in the store) as an OCI archive at `dest`, atomically.
+///
+/// The archive names the image three ways, each a descriptor of the same index, so containerd's
+/// import and `linuxkit cache import` (which looks images up by the whole reference string) find
+/// it as manifests write it: `org/image:<content tag>`, `org/image:<version>` and
+/// `org/image:<content tag>@sha256:...` (what `pkgbuild resolve` pins).
 pub fn export(
     store: &Store,
     reference: &str,
     index_digest: &str,
+    version: Option<&str>,
     dest: &Path,
 ) -> anyhow::Result<()> {
     let mut blobs: BTreeSet<String> = BTreeSet::new();
@@ -35,26 +41,26 @@ pub fn export(
         }
     }
 
-    let tag = reference
-        .rsplit_once(':')
-        .map(|(_, t)| t)
-        .unwrap_or(reference);
-    let annotations = HashMap::from([
-        (REF_NAME.to_string(), tag.to_string()),
-        (CONTAINERD_IMAGE_NAME.to_string(), full_name(reference)),
-    ]);
-    let entry = with_annotations(
-        descriptor_with(
-            MediaType::ImageIndex,
-            index_digest,
-            index_bytes.len() as u64,
-        ),
-        annotations,
-    );
+    let entries = names(reference, index_digest, version)
+        .into_iter()
+        .map(|(ref_name, image_name)| {
+            with_annotations(
+                descriptor_with(
+                    MediaType::ImageIndex,
+                    index_digest,
+                    index_bytes.len() as u64,
+                ),
+                HashMap::from([
+                    (REF_NAME.to_string(), ref_name),
+                    (CONTAINERD_IMAGE_NAME.to_string(), image_name),
+                ]),
+            )
+        })
+        .collect::<Vec<_>>();
     let top = oci_spec::image::ImageIndexBuilder::default()
         .schema_version(2u32)
         .media_type(MediaType::ImageIndex)
-        .manifests(vec![entry])
+        .manifests(entries)
         .build()?;
 
     let mut tree = Tree::default();
@@ -84,6 +90,22 @@ pub fn export(
     Ok(())
 }
 
+/// (ref.name, containerd image name) for each name the archive gives the image.
+fn names(reference: &str, digest: &str, version: Option<&str>) -> Vec<(String, String)> {
+    let (repo, tag) = reference.rsplit_once(':').unwrap_or((reference, "latest"));
+    let mut refs = vec![tag.to_string()];
+    if let Some(v) = version.filter(|v| *v != tag) {
+        refs.push(v.to_string());
+    }
+    refs.push(format!("{tag}@{digest}"));
+    refs.into_iter()
+        .map(|r| {
+            let image = full_name(&format!("{repo}:{r}"));
+            (r, image)
+        })
+        .collect()
+}
+
 /// `org/image:tag` as a fully qualified name, the way containerd stores images.
 fn full_name(reference: &str) -> String {
     let first = reference.split('/').next().unwrap_or_default();
@@ -98,6 +120,28 @@ fn full_name(reference: &str) -> String {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn an_archive_names_the_content_tag_the_version_and_the_pin() {
+        let names = super::names("linuxkit/dhcpcd:abc", "sha256:00", Some("0.1.0"));
+        assert_eq!(
+            names,
+            [
+                (
+                    "abc".to_string(),
+                    "docker.io/linuxkit/dhcpcd:abc".to_string()
+                ),
+                (
+                    "0.1.0".to_string(),
+                    "docker.io/linuxkit/dhcpcd:0.1.0".to_string()
+                ),
+                (
+                    "abc@sha256:00".to_string(),
+                    "docker.io/linuxkit/dhcpcd:abc@sha256:00".to_string()
+                ),
+            ]
+        );
+    }
+
     #[test]
     fn names_are_qualified_like_containerd() {
         assert_eq!(super::full_name("linuxkit/x:1"), "docker.io/linuxkit/x:1");

@@ -15,6 +15,7 @@ use crate::inputs::sha256_hex;
 pub enum Node {
     Dir { mode: u32 },
     File { mode: u32, content: Vec<u8> },
+    Symlink { target: String },
 }
 
 /// A root filesystem, keyed by path without the leading slash.
@@ -42,11 +43,28 @@ impl Tree {
         Ok(())
     }
 
+    pub fn add_symlink(&mut self, path: &str, target: &str) -> Result<(), TreeError> {
+        let rel = path.trim_start_matches('/').to_string();
+        self.add_parents(&rel)?;
+        if self.nodes.contains_key(&rel) {
+            return Err(TreeError::Duplicate(format!("/{rel}")));
+        }
+        self.nodes.insert(
+            rel,
+            Node::Symlink {
+                target: target.to_string(),
+            },
+        );
+        Ok(())
+    }
+
     pub fn add_dir(&mut self, path: &str, mode: u32) -> Result<(), TreeError> {
         let rel = path.trim_start_matches('/').to_string();
         self.add_parents(&rel)?;
         match self.nodes.get(&rel) {
-            Some(Node::File { .. }) => return Err(TreeError::FileAsDir(format!("/{rel}"))),
+            Some(Node::File { .. } | Node::Symlink { .. }) => {
+                return Err(TreeError::FileAsDir(format!("/{rel}")))
+            }
             // An explicit mode wins over the default a child gave its parent.
             _ => self.nodes.insert(rel, Node::Dir { mode }),
         };
@@ -62,7 +80,9 @@ impl Tree {
             }
             prefix.push_str(part);
             match self.nodes.get(&prefix) {
-                Some(Node::File { .. }) => return Err(TreeError::FileAsDir(format!("/{prefix}"))),
+                Some(Node::File { .. } | Node::Symlink { .. }) => {
+                    return Err(TreeError::FileAsDir(format!("/{prefix}")))
+                }
                 Some(Node::Dir { .. }) => {}
                 None => {
                     self.nodes.insert(prefix.clone(), Node::Dir { mode: 0o755 });
@@ -106,6 +126,12 @@ pub fn tar(tree: &Tree, mtime: u64) -> std::io::Result<Vec<u8>> {
                 header.set_size(content.len() as u64);
                 builder.append_data(&mut header, path, content.as_slice())?;
             }
+            Node::Symlink { target } => {
+                header.set_entry_type(tar::EntryType::Symlink);
+                header.set_mode(0o777);
+                header.set_size(0);
+                builder.append_link(&mut header, path, target)?;
+            }
         }
     }
     builder.into_inner()
@@ -140,6 +166,7 @@ mod tests {
         t.add_file("/etc/svc.conf", 0o644, b"conf".to_vec())
             .unwrap();
         t.add_dir("/run", 0o755).unwrap();
+        t.add_symlink("/sbin/svc", "/usr/sbin/svc").unwrap();
         t
     }
 
@@ -156,6 +183,12 @@ mod tests {
             assert_eq!(h.mtime().unwrap(), 1234);
             assert_eq!(h.username().unwrap(), Some(""));
             assert!(h.as_ustar().is_some());
+            if h.entry_type() == tar::EntryType::Symlink {
+                assert_eq!(
+                    entry.link_name().unwrap().unwrap().to_str(),
+                    Some("/usr/sbin/svc")
+                );
+            }
             names.push(entry.path().unwrap().to_string_lossy().to_string());
         }
         assert_eq!(
@@ -164,6 +197,8 @@ mod tests {
                 "etc/",
                 "etc/svc.conf",
                 "run/",
+                "sbin/",
+                "sbin/svc",
                 "usr/",
                 "usr/sbin/",
                 "usr/sbin/svc"

@@ -255,7 +255,13 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 force: false,
             };
             let built = build::build_package(&ws, &store, pkg, &opts, &mut out)?;
-            pkgbuild::export::export(&store, &built.reference, &built.index_digest, output)?;
+            pkgbuild::export::export(
+                &store,
+                &built.reference,
+                &built.index_digest,
+                Some(&pkg.version),
+                output,
+            )?;
             writeln!(out, "{}: wrote {}", pkg.name, output.display())?;
         }
         Command::Push {

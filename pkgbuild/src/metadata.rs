@@ -36,6 +36,9 @@ pub struct PkgMeta {
     /// Empty directories to create in the image (mount points).
     #[serde(default)]
     pub dirs: Vec<DirEntry>,
+    /// Symbolic links, e.g. a second path under which LinuxKit's manifests call the binary.
+    #[serde(default)]
+    pub links: Vec<LinkEntry>,
     /// Runtime defaults, written as the `org.mobyproject.config` label: LinuxKit's schema.
     #[serde(default)]
     pub config: ImageConfig,
@@ -54,6 +57,15 @@ pub struct FileEntry {
     pub dst: String,
     /// Octal, as a string ("0644"); defaults to 0644.
     pub mode: Option<String>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LinkEntry {
+    /// Absolute path of the link in the image.
+    pub path: String,
+    /// What it points to, as written (absolute or relative).
+    pub target: String,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -125,6 +137,12 @@ impl PkgMeta {
             }
             if let Some(mode) = &file.mode {
                 parse_mode(mode).map_err(|m| (format!("files[{i}].mode"), m))?;
+            }
+        }
+        for (i, link) in self.links.iter().enumerate() {
+            check_abs(&link.path).map_err(|m| (format!("links[{i}].path"), m))?;
+            if link.target.is_empty() {
+                return Err((format!("links[{i}].target"), "expected a path".into()));
             }
         }
         for (i, dir) in self.dirs.iter().enumerate() {
@@ -289,6 +307,39 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(text.contains("capabilites"), "{text}");
+    }
+
+    #[test]
+    fn labels_linuxkit_refuses_are_refused_at_build_time() {
+        for (config, field, reason) in [
+            (
+                json!({"cgroupns": "host"}),
+                "config.cgroupns",
+                "unknown field",
+            ),
+            (
+                json!({"resources": {"unified": {}}}),
+                "config.resources.unified",
+                "unknown field",
+            ),
+            (
+                json!({"devices": [{"path": "/dev/kmsg", "type": "c", "major": 1, "minor": 11}]}),
+                "config.devices[0]",
+                "mode",
+            ),
+            (
+                json!({"capabilities.add": ["CAP_KILL"]}),
+                "config.capabilities.add",
+                "manifest",
+            ),
+        ] {
+            let text = parse(json!({ "config": config })).unwrap_err().to_string();
+            assert!(text.contains("/x/Cargo.toml"), "{text}");
+            assert!(text.contains(&format!("`{field}`")), "{text}");
+            assert!(text.contains(reason), "{text}");
+        }
+        let meta = parse(json!({"config": {"uid": "root", "annotations": {"a": "b"}}})).unwrap();
+        assert_eq!(meta.config.annotations.unwrap()["a"], "b");
     }
 
     #[test]

@@ -107,19 +107,27 @@ fn import_and_run(ctrd: &Containerd, archive: &Path, reference: &str, digest: &s
             .args(["images", "import", "--snapshotter", "native"])
             .arg(archive),
     );
-    let name = format!("docker.io/{reference}");
+    // Named as manifests name it: the content tag, the crate's version, and the pin.
     let listing = run_ok(ctrd.ctr().args(["images", "ls"]));
-    let line = listing
-        .lines()
-        .find(|l| l.starts_with(&name))
-        .unwrap_or_else(|| panic!("{name} not imported:\n{listing}"));
-    assert!(line.contains(digest), "{line}");
+    let repo = reference.rsplit_once(':').unwrap().0;
+    let names = [
+        format!("docker.io/{reference}"),
+        format!("docker.io/{repo}:0.3.1"),
+        format!("docker.io/{reference}@{digest}"),
+    ];
+    for name in &names {
+        let line = listing
+            .lines()
+            .find(|l| l.split_whitespace().next() == Some(name))
+            .unwrap_or_else(|| panic!("{name} not imported:\n{listing}"));
+        assert!(line.contains(digest), "{line}");
+    }
     let output = run_ok(ctrd.ctr().args([
         "run",
         "--rm",
         "--snapshotter",
         "native",
-        &name,
+        &names[1],
         "pkgbuild-hello",
     ]));
     assert_eq!(output.trim(), "hello from x86_64");

@@ -140,10 +140,11 @@ fn dhcpcd_image_onboot_leases_and_writes_through_its_bind() {
     let started = Instant::now();
     let out = host.run(
         &bind_resolvconf(host.dir.path()),
+        // As LinuxKit's own manifests call it.
         &[
             "dhcpcd",
             "--command",
-            "/usr/sbin/dhcpcd",
+            "/sbin/dhcpcd",
             "--nobackground",
             "-f",
             "/dhcpcd.conf",
