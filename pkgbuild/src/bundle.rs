@@ -25,14 +25,7 @@ impl StoredImage {
     pub fn read(store: &Store, index_digest: &str, platform: Platform) -> anyhow::Result<Self> {
         let index: ImageIndex = serde_json::from_slice(&store.read(index_digest)?)
             .with_context(|| format!("{index_digest} is not an image index"))?;
-        let entry = index
-            .manifests()
-            .iter()
-            .find(|m| {
-                m.platform()
-                    .as_ref()
-                    .is_some_and(|p| p.architecture().to_string() == platform.arch())
-            })
+        let entry = crate::image::entry_for(&index, platform)
             .with_context(|| format!("the image has no {platform} manifest"))?;
         let manifest: ImageManifest =
             serde_json::from_slice(&store.read(entry.digest().as_ref())?)?;

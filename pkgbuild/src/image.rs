@@ -80,6 +80,15 @@ fn arch(platform: Platform) -> Arch {
     }
 }
 
+/// The entry of an index for `platform`, if it has one.
+pub fn entry_for(index: &oci_spec::image::ImageIndex, platform: Platform) -> Option<&Descriptor> {
+    index.manifests().iter().find(|m| {
+        m.platform()
+            .as_ref()
+            .is_some_and(|p| p.architecture().to_string() == platform.arch())
+    })
+}
+
 pub fn platform_of(platform: Platform) -> oci_spec::image::Platform {
     PlatformBuilder::default()
         .architecture(arch(platform))

@@ -150,14 +150,7 @@ fn check(
     let index: ImageIndex =
         serde_json::from_slice(&bytes).map_err(|e| format!("bad index {digest}: {e}"))?;
     for platform in platforms {
-        let entry = index
-            .manifests()
-            .iter()
-            .find(|m| {
-                m.platform()
-                    .as_ref()
-                    .is_some_and(|p| p.architecture().to_string() == platform.arch())
-            })
+        let entry = crate::image::entry_for(&index, *platform)
             .ok_or_else(|| format!("has no {platform} image"))?;
         check_image(holder, place, r, entry.digest().as_ref())?;
     }
