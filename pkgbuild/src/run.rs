@@ -3,11 +3,10 @@
 //! for the container's exit, `runc delete`, unmount.
 
 use std::path::Path;
-use std::process::{Command, Stdio};
 use std::sync::atomic::{AtomicI32, Ordering};
 
 use anyhow::{bail, Context};
-use linuxkit_config::{apply, capability_bit, Interface};
+use linuxkit_config::{apply, capability_bit};
 use nix::errno::Errno;
 use nix::sys::signal::{self, SaFlags, SigAction, SigHandler, SigSet, Signal};
 use nix::sys::wait::{waitpid, WaitStatus};
@@ -75,27 +74,8 @@ pub fn run_bundle(bundle: &Bundle, id: &str, runc: &Path) -> anyhow::Result<i32>
         .context("carrying out runtime.json before create")?;
     // The container's init outlives `runc create`; as subreaper we get to wait for it.
     nix::sys::prctl::set_child_subreaper(true).context("becoming a child subreaper")?;
-    let pid_file = bundle.dir.join("container.pid");
-    let status = Command::new(runc)
-        .arg("create")
-        .arg("--bundle")
-        .arg(&bundle.dir)
-        .arg("--pid-file")
-        .arg(&pid_file)
-        .arg(id)
-        .status()
-        .with_context(|| format!("starting {}", runc.display()))?;
-    if !status.success() {
-        bail!("runc create {id} failed ({status})");
-    }
-    let pid: i32 = std::fs::read_to_string(&pid_file)?
-        .trim()
-        .parse()
-        .context("runc's pid file")?;
-    for iface in bundle.runtime.interfaces.iter().flatten() {
-        move_interface(iface, pid)?;
-    }
-    apply::bind_namespaces(pid, &bundle.runtime.bind_ns)?;
+    let pid = apply::runc_create(runc, &bundle.dir, id)?;
+    apply::prepare_process(pid, &bundle.runtime)?;
     let on_signal = SigAction::new(
         SigHandler::Handler(remember),
         SaFlags::empty(),
@@ -105,10 +85,7 @@ pub fn run_bundle(bundle: &Bundle, id: &str, runc: &Path) -> anyhow::Result<i32>
         // No SA_RESTART: the wait below returns EINTR, and we pass the signal on.
         unsafe { signal::sigaction(sig, &on_signal) }?;
     }
-    let status = Command::new(runc).arg("start").arg(id).status()?;
-    if !status.success() {
-        bail!("runc start {id} failed ({status})");
-    }
+    apply::runc_start(runc, id)?;
     let code = loop {
         match waitpid(Pid::from_raw(pid), None) {
             Ok(WaitStatus::Exited(_, code)) => break code,
@@ -127,62 +104,6 @@ pub fn run_bundle(bundle: &Bundle, id: &str, runc: &Path) -> anyhow::Result<i32>
     Ok(code)
 }
 
-/// What LinuxKit does with runtime.json's `interfaces`, through iproute2: move an existing link
-/// into the container's network namespace, or make one (a veth pair's first end is made in the
-/// root namespace and moved).
-fn move_interface(iface: &Interface, pid: i32) -> anyhow::Result<()> {
-    let pid_text = pid.to_string();
-    let kind = if iface.add.is_empty() && !iface.peer.is_empty() {
-        "veth"
-    } else {
-        iface.add.as_str()
-    };
-    let mut steps: Vec<Vec<&str>> = Vec::new();
-    match kind {
-        "" => {}
-        "veth" => steps.push(vec![
-            "link",
-            "add",
-            &iface.name,
-            "type",
-            "veth",
-            "peer",
-            "name",
-            &iface.peer,
-        ]),
-        other if iface.create_in_root => {
-            steps.push(vec!["link", "add", &iface.name, "type", other]);
-        }
-        other => steps.push(vec![
-            "link",
-            "add",
-            &iface.name,
-            "netns",
-            &pid_text,
-            "type",
-            other,
-        ]),
-    }
-    if kind.is_empty() || kind == "veth" || iface.create_in_root {
-        steps.push(vec!["link", "set", &iface.name, "netns", &pid_text]);
-    }
-    for args in steps {
-        let out = Command::new("ip")
-            .args(&args)
-            .stdin(Stdio::null())
-            .output()?;
-        if !out.status.success() {
-            bail!(
-                "interface {}: ip {} failed: {}",
-                iface.name,
-                args.join(" "),
-                String::from_utf8_lossy(&out.stderr).trim()
-            );
-        }
-    }
-    Ok(())
-}
-
 /// Deletes the container and unmounts the bundle, whatever happened before.
 struct Cleanup<'a> {
     bundle: &'a Path,
@@ -192,11 +113,7 @@ struct Cleanup<'a> {
 
 impl Drop for Cleanup<'_> {
     fn drop(&mut self) {
-        let _ = Command::new(self.runc)
-            .args(["delete", "--force", self.id])
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .status();
+        apply::runc_delete(self.runc, self.id);
         apply::cleanup(self.bundle);
     }
 }

@@ -1,13 +1,14 @@
-//! Carries out runtime.json on this machine as LinuxKit's init does: [`prepare_filesystem`] before
-//! `runc create`, [`bind_namespaces`] after it (network interfaces are the caller's, since they
-//! need netlink), [`cleanup`] after the container is gone.
+//! Carries out runtime.json on this machine as LinuxKit's init does, around runc:
+//! [`prepare_filesystem`], [`runc_create`], [`prepare_process`] (interfaces, namespace binds),
+//! [`runc_start`], then after the exit [`runc_delete`] and [`cleanup`].
 
 use std::fs;
 use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
 
 use nix::mount::{mount, umount2, MntFlags, MsFlags};
 
-use crate::runtime::{Namespaces, Runtime};
+use crate::runtime::{Interface, Namespaces, Runtime};
 
 #[derive(Debug, thiserror::Error)]
 pub enum ApplyError {
@@ -26,6 +27,10 @@ pub enum ApplyError {
         options: Vec<String>,
         errno: nix::Error,
     },
+    #[error("{0}")]
+    Runc(String),
+    #[error("interface {name}: {reason}")]
+    Interface { name: String, reason: String },
     #[error("cannot bind the {ns} namespace of PID {pid} on {path}: {reason}")]
     BindNs {
         ns: &'static str,
@@ -189,6 +194,123 @@ pub fn bind_namespaces(pid: i32, bind_ns: &Namespaces) -> Result<(), ApplyError>
     Ok(())
 }
 
+/// `runc create`: the container's init waits for `start`; returns its PID. Its stdio are ours.
+pub fn runc_create(runc: &Path, bundle: &Path, id: &str) -> Result<i32, ApplyError> {
+    let pid_file = bundle.join("container.pid");
+    let status = Command::new(runc)
+        .arg("create")
+        .arg("--bundle")
+        .arg(bundle)
+        .arg("--pid-file")
+        .arg(&pid_file)
+        .arg(id)
+        .status()
+        .map_err(|e| ApplyError::Runc(format!("starting {}: {e}", runc.display())))?;
+    if !status.success() {
+        return Err(ApplyError::Runc(format!(
+            "runc create {id} failed ({status})"
+        )));
+    }
+    fs::read_to_string(&pid_file)
+        .ok()
+        .and_then(|t| t.trim().parse().ok())
+        .ok_or_else(|| {
+            ApplyError::Runc(format!(
+                "runc create {id}: no PID in {}",
+                pid_file.display()
+            ))
+        })
+}
+
+pub fn runc_start(runc: &Path, id: &str) -> Result<(), ApplyError> {
+    let status = Command::new(runc)
+        .arg("start")
+        .arg(id)
+        .status()
+        .map_err(|e| ApplyError::Runc(format!("starting {}: {e}", runc.display())))?;
+    if !status.success() {
+        return Err(ApplyError::Runc(format!(
+            "runc start {id} failed ({status})"
+        )));
+    }
+    Ok(())
+}
+
+/// Best effort: the container may be gone already.
+pub fn runc_delete(runc: &Path, id: &str) {
+    let _ = Command::new(runc)
+        .args(["delete", "--force", id])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status();
+}
+
+/// What LinuxKit does between create and start: the network interfaces, then the namespace binds.
+pub fn prepare_process(pid: i32, runtime: &Runtime) -> Result<(), ApplyError> {
+    for iface in runtime.interfaces.iter().flatten() {
+        move_interface(iface, pid)?;
+    }
+    bind_namespaces(pid, &runtime.bind_ns)
+}
+
+/// The `ip` commands for one of runtime.json's `interfaces`: move an existing link into the
+/// container's network namespace, or make one (a veth pair's first end, or anything with
+/// `createInRoot`, is made in the root namespace and moved).
+pub fn interface_commands(iface: &Interface, pid: i32) -> Vec<Vec<String>> {
+    let pid = pid.to_string();
+    let name = iface.name.clone();
+    let kind = if iface.add.is_empty() && !iface.peer.is_empty() {
+        "veth".to_string()
+    } else {
+        iface.add.clone()
+    };
+    let words = |w: &[&str]| w.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+    let mut steps = Vec::new();
+    match kind.as_str() {
+        "" => {}
+        "veth" => steps.push(words(&[
+            "link",
+            "add",
+            &name,
+            "type",
+            "veth",
+            "peer",
+            "name",
+            &iface.peer,
+        ])),
+        other if iface.create_in_root => steps.push(words(&["link", "add", &name, "type", other])),
+        other => steps.push(words(&["link", "add", &name, "netns", &pid, "type", other])),
+    }
+    if kind.is_empty() || kind == "veth" || iface.create_in_root {
+        steps.push(words(&["link", "set", &name, "netns", &pid]));
+    }
+    steps
+}
+
+fn move_interface(iface: &Interface, pid: i32) -> Result<(), ApplyError> {
+    for args in interface_commands(iface, pid) {
+        let out = Command::new("ip")
+            .args(&args)
+            .stdin(Stdio::null())
+            .output()
+            .map_err(|e| ApplyError::Interface {
+                name: iface.name.clone(),
+                reason: format!("running ip: {e}"),
+            })?;
+        if !out.status.success() {
+            return Err(ApplyError::Interface {
+                name: iface.name.clone(),
+                reason: format!(
+                    "ip {} failed: {}",
+                    args.join(" "),
+                    String::from_utf8_lossy(&out.stderr).trim()
+                ),
+            });
+        }
+    }
+    Ok(())
+}
+
 /// Best effort, once the container is deleted: the rootfs mount, then the tmpfs of a read-write
 /// bundle.
 pub fn cleanup(bundle: &Path) {
@@ -217,6 +339,38 @@ mod tests {
         let (flags, data) = mount_flags(&strings(&["ro", "rw", "remount", "private"]));
         assert_eq!(flags, MsFlags::MS_REMOUNT | MsFlags::MS_PRIVATE);
         assert_eq!(data, "");
+    }
+
+    #[test]
+    fn interfaces_become_ip_commands_as_linuxkit_makes_them() {
+        let iface = |name: &str, add: &str, peer: &str, root: bool| Interface {
+            name: name.into(),
+            add: add.into(),
+            peer: peer.into(),
+            create_in_root: root,
+        };
+        let joined = |i: Interface| {
+            interface_commands(&i, 42)
+                .into_iter()
+                .map(|c| c.join(" "))
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(
+            joined(iface("eth1", "", "", false)),
+            ["link set eth1 netns 42"]
+        );
+        assert_eq!(
+            joined(iface("vA", "", "vB", false)),
+            ["link add vA type veth peer name vB", "link set vA netns 42"]
+        );
+        assert_eq!(
+            joined(iface("wg0", "wireguard", "", false)),
+            ["link add wg0 netns 42 type wireguard"]
+        );
+        assert_eq!(
+            joined(iface("wg0", "wireguard", "", true)),
+            ["link add wg0 type wireguard", "link set wg0 netns 42"]
+        );
     }
 
     #[test]
