@@ -117,6 +117,28 @@ fn stdin_fifo(path: &str) -> Result<(pipe::Receiver, File)> {
     Ok((rx, hold))
 }
 
+type Output = Box<dyn AsyncWrite + Unpin + Send>;
+
+/// Where a process's output goes: containerd's fifo, or a log file for a `file://` log URI
+/// (`ctr run --log-uri file:///var/log/x.log`, as the Go shim takes it; the file is appended to).
+fn output(path: &str) -> Result<Output> {
+    if let Some(file) = path.strip_prefix("file://") {
+        let log = OpenOptions::new()
+            .create(true)
+            .append(true)
+            .mode(0o640)
+            .open(file)
+            .map_err(Error::io(format!("open log {file}")))?;
+        return Ok(Box::new(tokio::fs::File::from_std(log)));
+    }
+    if path.contains("://") {
+        return Err(Error::InvalidArgument(format!(
+            "log URI {path}: only fifos and file:// are supported"
+        )));
+    }
+    Ok(Box::new(output_fifo(path)?))
+}
+
 /// An output fifo as a writer. Opened read-write, so that the open does not
 /// wait for containerd's reader and writes do not fail while containerd
 /// restarts.
@@ -160,7 +182,7 @@ impl Copies {
             if let (Some(p), false) = (p, path.is_empty()) {
                 let rd = p.rd.try_clone().map_err(Error::io("output pipe"))?;
                 let from = pipe::Receiver::from_owned_fd(rd).map_err(Error::io("output pipe"))?;
-                c.outputs.push(spawn_copy(from, output_fifo(path)?));
+                c.outputs.push(spawn_copy(from, output(path)?));
             }
         }
         Ok(c)
@@ -187,8 +209,7 @@ impl Copies {
         if !stdio.stdout.is_empty() {
             let from = pipe::Receiver::from_owned_fd_unchecked(dup(&master)?)
                 .map_err(Error::io("console"))?;
-            c.outputs
-                .push(spawn_copy(from, output_fifo(&stdio.stdout)?));
+            c.outputs.push(spawn_copy(from, output(&stdio.stdout)?));
         }
         c.console = Some(master);
         Ok(c)

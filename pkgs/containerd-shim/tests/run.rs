@@ -72,6 +72,47 @@ fn run_prints_the_output_and_returns_the_exit_code() {
 }
 
 #[test]
+fn a_file_log_uri_gets_the_output_of_a_detached_task() {
+    let c = Containerd::start("loguri");
+    let dir = tempfile::tempdir().unwrap();
+    let log = dir.path().join("service.log");
+    let uri = format!("file://{}", log.display());
+    let out = c.run(
+        &["-d", "--log-uri", &uri],
+        "logged",
+        &["sh", "-c", "echo to stdout; echo to stderr >&2; sleep 600"],
+    );
+    assert!(out.status.success(), "{out:?}\n{}", c.log());
+    poll(
+        "both lines in the log file",
+        Duration::from_secs(30),
+        || {
+            let text = std::fs::read_to_string(&log).unwrap_or_default();
+            (text.contains("to stdout\n") && text.contains("to stderr\n")).then_some(())
+        },
+        || std::fs::read_to_string(&log).unwrap_or_default(),
+    );
+    let out = c
+        .ctr()
+        .args(["task", "kill", "-s", "SIGKILL", "logged"])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{out:?}");
+    c.wait_status("logged", "STOPPED");
+    // A log URI we do not speak is refused by name, not run without output.
+    let out = c.run(
+        &["--rm", "--log-uri", "binary:///bin/logger"],
+        "binlog",
+        &["true"],
+    );
+    assert!(!out.status.success(), "{out:?}");
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("only fifos and file://"),
+        "{out:?}"
+    );
+}
+
+#[test]
 fn kill_ends_the_task_with_the_signal_status() {
     let c = Containerd::start("kill");
     // SIGKILL reaches even a container's init: 128 + 9.
