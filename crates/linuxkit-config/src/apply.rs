@@ -196,8 +196,26 @@ pub fn bind_namespaces(pid: i32, bind_ns: &Namespaces) -> Result<(), ApplyError>
 
 /// `runc create`: the container's init waits for `start`; returns its PID. Its stdio are ours.
 pub fn runc_create(runc: &Path, bundle: &Path, id: &str) -> Result<i32, ApplyError> {
+    runc_create_logged(runc, bundle, id, None)
+}
+
+/// [`runc_create`] with the container's stdout and stderr going to `log` (stdin /dev/null).
+pub fn runc_create_logged(
+    runc: &Path,
+    bundle: &Path,
+    id: &str,
+    log: Option<&fs::File>,
+) -> Result<i32, ApplyError> {
     let pid_file = bundle.join("container.pid");
-    let status = Command::new(runc)
+    let mut cmd = Command::new(runc);
+    if let Some(log) = log {
+        let dup = |f: &fs::File| f.try_clone().map(Stdio::from);
+        let io = |e: std::io::Error| ApplyError::Runc(format!("log file: {e}"));
+        cmd.stdin(Stdio::null())
+            .stdout(dup(log).map_err(io)?)
+            .stderr(dup(log).map_err(io)?);
+    }
+    let status = cmd
         .arg("create")
         .arg("--bundle")
         .arg(bundle)

@@ -1,0 +1,254 @@
+//! The containers of /containers: onboot and onshutdown ones run to their exit with runc, one
+//! after another; services run under containerd, started with `ctr` from their bundle's spec.
+
+use std::fs;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use linuxkit_config::{apply, Runtime};
+
+use crate::log;
+use crate::pid1::Reaper;
+
+const RUNC: &str = "/usr/bin/runc";
+const CONTAINERD: &str = "/usr/bin/containerd";
+const CTR: &str = "/usr/bin/ctr";
+const SOCKET: &str = "/run/containerd/containerd.sock";
+/// LinuxKit's namespace for services, unless runtime.json names another.
+const SERVICES_NAMESPACE: &str = "services.linuxkit";
+
+/// The bundles under `dir`, in the order they run.
+pub fn bundles(dir: &str) -> Vec<(String, PathBuf)> {
+    let names = fs::read_dir(dir)
+        .into_iter()
+        .flatten()
+        .flatten()
+        .filter(|e| e.path().join("config.json").is_file())
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .collect();
+    init::run_order(names)
+        .into_iter()
+        .map(|n| {
+            let path = Path::new(dir).join(&n);
+            (n, path)
+        })
+        .collect()
+}
+
+fn runtime_of(bundle: &Path) -> Result<Runtime, String> {
+    match fs::read(bundle.join("runtime.json")) {
+        Ok(bytes) => serde_json::from_slice(&bytes).map_err(|e| format!("runtime.json: {e}")),
+        Err(_) => Ok(Runtime::default()),
+    }
+}
+
+fn log_file(name: &str) -> Option<fs::File> {
+    fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(format!("/var/log/{name}.log"))
+        .ok()
+}
+
+/// Runs one onboot/onshutdown bundle to its exit; its output goes to /var/log/<phase>.<name>.log.
+/// Returns the exit status (128+N for signal N).
+pub fn run_to_exit(
+    phase: &str,
+    folder: &str,
+    bundle: &Path,
+    reaper: &mut Reaper,
+) -> Result<i32, String> {
+    let runtime = runtime_of(bundle)?;
+    apply::prepare_filesystem(bundle, &runtime).map_err(|e| e.to_string())?;
+    let id = format!("{phase}-{}", init::container_name(folder));
+    let runc = Path::new(RUNC);
+    let result = (|| {
+        let out = log_file(&format!("{phase}.{folder}"));
+        let pid = apply::runc_create_logged(runc, bundle, &id, out.as_ref())
+            .map_err(|e| e.to_string())?;
+        apply::prepare_process(pid, &runtime).map_err(|e| e.to_string())?;
+        apply::runc_start(runc, &id).map_err(|e| e.to_string())?;
+        Ok(reaper.wait_for(pid))
+    })();
+    apply::runc_delete(runc, &id);
+    apply::cleanup(bundle);
+    result
+}
+
+/// Every bundle of a phase, each reported on the console; a failure never stops the next one.
+pub fn run_phase(phase: &str, dir: &str, reaper: &mut Reaper) {
+    for (folder, bundle) in bundles(dir) {
+        let name = init::container_name(&folder);
+        match run_to_exit(phase, &folder, &bundle, reaper) {
+            Ok(0) => log(&format!("event={phase} name={name} status=0")),
+            Ok(code) => log(&format!(
+                "level=warn event={phase} name={name} status={code}"
+            )),
+            Err(e) => log(&format!(
+                "level=error event={phase} name={name} error={e:?}"
+            )),
+        }
+    }
+}
+
+/// containerd, started by init and serving the services.
+pub struct Containerd {
+    child: Child,
+}
+
+impl Containerd {
+    pub fn start() -> Result<Containerd, String> {
+        if !Path::new(CONTAINERD).exists() {
+            return Err(format!(
+                "{CONTAINERD} is missing: list a containerd image under init:"
+            ));
+        }
+        let config = "/run/containerd-init.toml";
+        fs::write(
+            config,
+            format!(
+                "version = 2\nroot = \"/var/lib/containerd\"\nstate = \"/run/containerd\"\n\
+                 disabled_plugins = [\"io.containerd.grpc.v1.cri\"]\n[grpc]\n  address = \"{SOCKET}\"\n"
+            ),
+        )
+        .map_err(|e| e.to_string())?;
+        let stderr = log_file("containerd")
+            .map(Stdio::from)
+            .unwrap_or_else(Stdio::null);
+        let child = Command::new(CONTAINERD)
+            .args(["--config", config])
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(stderr)
+            .spawn()
+            .map_err(|e| format!("starting containerd: {e}"))?;
+        let containerd = Containerd { child };
+        // Ready when it answers on its socket.
+        let deadline = Instant::now() + Duration::from_secs(120);
+        loop {
+            let answered = ctr(SERVICES_NAMESPACE)
+                .arg("version")
+                .stdout(Stdio::null())
+                .stderr(Stdio::null())
+                .status()
+                .is_ok_and(|s| s.success());
+            if answered {
+                log(&format!("event=containerd pid={}", containerd.child.id()));
+                return Ok(containerd);
+            }
+            if Instant::now() > deadline {
+                return Err("containerd did not answer within 120 s".into());
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    }
+
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+}
+
+fn ctr(namespace: &str) -> Command {
+    let mut cmd = Command::new(CTR);
+    cmd.args(["--address", SOCKET, "--namespace", namespace]);
+    cmd
+}
+
+fn namespace_of(runtime: &Runtime) -> String {
+    runtime
+        .namespace
+        .clone()
+        .filter(|n| !n.is_empty())
+        .unwrap_or_else(|| SERVICES_NAMESPACE.to_string())
+}
+
+/// Starts one service from its bundle: runtime.json's mounts and mkdir, then `ctr run` with the
+/// bundle's spec (its root made absolute), output to /var/log/<name>.log.
+pub fn start_service(name: &str, bundle: &Path) -> Result<(), String> {
+    let runtime = runtime_of(bundle)?;
+    apply::prepare_filesystem(bundle, &runtime).map_err(|e| e.to_string())?;
+    if runtime.interfaces.as_ref().is_some_and(|i| !i.is_empty())
+        || !runtime.bind_ns.binds().is_empty()
+    {
+        log(&format!(
+            "level=warn event=service name={name} error=\"runtime interfaces and bindNS are applied to onboot containers only\""
+        ));
+    }
+    let mut spec: serde_json::Value = serde_json::from_slice(
+        &fs::read(bundle.join("config.json")).map_err(|e| format!("config.json: {e}"))?,
+    )
+    .map_err(|e| format!("config.json: {e}"))?;
+    spec["root"]["path"] = bundle.join("rootfs").to_string_lossy().into_owned().into();
+    fs::create_dir_all("/run/init").map_err(|e| e.to_string())?;
+    let spec_path = format!("/run/init/{name}.json");
+    fs::write(&spec_path, serde_json::to_vec(&spec).unwrap()).map_err(|e| e.to_string())?;
+    let out = ctr(&namespace_of(&runtime))
+        .args(["run", "--detach", "--config", &spec_path])
+        .arg("--log-uri")
+        .arg(format!("file:///var/log/{name}.log"))
+        .arg(name)
+        .stdin(Stdio::null())
+        .output()
+        .map_err(|e| format!("running ctr: {e}"))?;
+    if !out.status.success() {
+        return Err(format!(
+            "ctr run: {}",
+            String::from_utf8_lossy(&out.stderr).trim()
+        ));
+    }
+    Ok(())
+}
+
+pub fn start_services(dir: &str) -> Vec<(String, String)> {
+    let mut started = Vec::new();
+    for (folder, bundle) in bundles(dir) {
+        match start_service(&folder, &bundle) {
+            Ok(()) => {
+                log(&format!("event=service name={folder} state=started"));
+                let ns = runtime_of(&bundle)
+                    .map(|r| namespace_of(&r))
+                    .unwrap_or_default();
+                started.push((folder, ns));
+            }
+            Err(e) => log(&format!(
+                "level=error event=service name={folder} error={e:?}"
+            )),
+        }
+    }
+    started
+}
+
+/// SIGTERM to every service, SIGKILL to what is left after `grace`, then their tasks and
+/// containers are deleted.
+pub fn stop_services(services: &[(String, String)], grace: Duration) {
+    for (name, ns) in services {
+        let _ = ctr(ns)
+            .args(["task", "kill", "-s", "SIGTERM", name])
+            .output();
+    }
+    let deadline = Instant::now() + grace;
+    for (name, ns) in services {
+        loop {
+            let out = ctr(ns).args(["task", "ls"]).output();
+            let running = out.is_ok_and(|o| {
+                String::from_utf8_lossy(&o.stdout)
+                    .lines()
+                    .any(|l| l.split_whitespace().next() == Some(name) && l.contains("RUNNING"))
+            });
+            if !running {
+                break;
+            }
+            if Instant::now() > deadline {
+                let _ = ctr(ns)
+                    .args(["task", "kill", "-s", "SIGKILL", name])
+                    .output();
+                break;
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        let _ = ctr(ns).args(["task", "delete", "--force", name]).output();
+        let _ = ctr(ns).args(["container", "delete", name]).output();
+        log(&format!("event=service name={name} state=stopped"));
+    }
+}
