@@ -47,6 +47,9 @@ fn ntpd_image_measures_chronyd_as_a_container_with_sys_time_only() {
             "-q",
             "--dry-run",
             "--no-dhcp",
+            // Not the image's config (pool.ntp.org): only the test's server, and no DNS at all.
+            "-f",
+            "/dev/null",
             "--burst-interval",
             "0.015625",
             "-p",

@@ -107,22 +107,39 @@ fn open_nonblocking(path: &str, read: bool, write: bool) -> Result<File> {
         .map_err(Error::io(format!("open {path}")))
 }
 
-/// The stdin fifo as a reader that does not end while the returned hold is
-/// open.
-fn stdin_fifo(path: &str) -> Result<(pipe::Receiver, File)> {
+type Input = Box<dyn AsyncRead + Unpin + Send>;
+type Output = Box<dyn AsyncWrite + Unpin + Send>;
+
+fn is_fifo(path: &str) -> bool {
+    use std::os::unix::fs::FileTypeExt;
+    std::fs::metadata(path).is_ok_and(|m| m.file_type().is_fifo())
+}
+
+/// A process's stdin: containerd's fifo, as a reader that does not end while the returned hold is
+/// open; or any other file (LinuxKit's service tool passes /dev/null), read to its end.
+fn stdin_source(path: &str) -> Result<(Input, Option<File>)> {
+    if !is_fifo(path) {
+        let file = File::open(path).map_err(Error::io(format!("open {path}")))?;
+        return Ok((Box::new(tokio::fs::File::from_std(file)), None));
+    }
     let rx = pipe::OpenOptions::new()
         .open_receiver(path)
         .map_err(Error::io(format!("open {path}")))?;
     let hold = open_nonblocking(path, false, true)?;
-    Ok((rx, hold))
+    Ok((Box::new(rx), Some(hold)))
 }
 
-type Output = Box<dyn AsyncWrite + Unpin + Send>;
-
-/// Where a process's output goes: containerd's fifo, or a log file for a `file://` log URI
-/// (`ctr run --log-uri file:///var/log/x.log`, as the Go shim takes it; the file is appended to).
+/// Where a process's output goes: containerd's fifo; or a file, appended to and made if missing,
+/// for a `file://` log URI (`ctr run --log-uri file:///var/log/x.log`) or a plain path that is
+/// not a fifo (LinuxKit's service tool passes /var/log/<name>.log), as the Go shim takes them.
 fn output(path: &str) -> Result<Output> {
-    if let Some(file) = path.strip_prefix("file://") {
+    if path.contains("://") && !path.starts_with("file://") {
+        return Err(Error::InvalidArgument(format!(
+            "log URI {path}: only fifos and file:// are supported"
+        )));
+    }
+    let file = path.strip_prefix("file://").unwrap_or(path);
+    if !is_fifo(file) {
         let log = OpenOptions::new()
             .create(true)
             .append(true)
@@ -131,12 +148,7 @@ fn output(path: &str) -> Result<Output> {
             .map_err(Error::io(format!("open log {file}")))?;
         return Ok(Box::new(tokio::fs::File::from_std(log)));
     }
-    if path.contains("://") {
-        return Err(Error::InvalidArgument(format!(
-            "log URI {path}: only fifos and file:// are supported"
-        )));
-    }
-    Ok(Box::new(output_fifo(path)?))
+    Ok(Box::new(output_fifo(file)?))
 }
 
 /// An output fifo as a writer. Opened read-write, so that the open does not
@@ -171,8 +183,8 @@ impl Copies {
                 .take_wr()
                 .ok_or_else(|| Error::InvalidArgument("stdin pipe closed".into()))?;
             let to = pipe::Sender::from_owned_fd(wr).map_err(Error::io("stdin pipe"))?;
-            let (from, hold) = stdin_fifo(&stdio.stdin)?;
-            c.stdin_hold = Some(hold);
+            let (from, hold) = stdin_source(&stdio.stdin)?;
+            c.stdin_hold = hold;
             c.input = Some(spawn_copy(from, to));
         }
         for (p, path) in [
@@ -202,8 +214,8 @@ impl Copies {
             // Not a pipe: tokio's check would refuse a pty.
             let to = pipe::Sender::from_owned_fd_unchecked(dup(&master)?)
                 .map_err(Error::io("console"))?;
-            let (from, hold) = stdin_fifo(&stdio.stdin)?;
-            c.stdin_hold = Some(hold);
+            let (from, hold) = stdin_source(&stdio.stdin)?;
+            c.stdin_hold = hold;
             c.input = Some(spawn_copy(from, to));
         }
         if !stdio.stdout.is_empty() {
@@ -299,4 +311,39 @@ fn set_nonblocking(f: &File) -> Result<()> {
         ));
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+    /// LinuxKit's service tool gives plain paths: /dev/null for stdin, a log file for output.
+    #[tokio::test]
+    async fn plain_files_and_file_uris_serve_as_stdio() {
+        let dir = tempfile::tempdir().unwrap();
+        let log = dir.path().join("svc.log");
+        for path in [
+            log.display().to_string(),
+            format!("file://{}", log.display()),
+        ] {
+            let mut out = output(&path).unwrap();
+            out.write_all(b"line\n").await.unwrap();
+            out.flush().await.unwrap();
+        }
+        assert_eq!(std::fs::read_to_string(&log).unwrap(), "line\nline\n");
+
+        let (mut input, hold) = stdin_source("/dev/null").unwrap();
+        assert!(hold.is_none());
+        let mut all = Vec::new();
+        input.read_to_end(&mut all).await.unwrap();
+        assert!(all.is_empty());
+
+        let fifo = dir.path().join("stdin");
+        nix::unistd::mkfifo(&fifo, nix::sys::stat::Mode::from_bits_truncate(0o600)).unwrap();
+        let (_input, hold) = stdin_source(fifo.to_str().unwrap()).unwrap();
+        assert!(hold.is_some(), "a fifo gets the shim's own writer");
+
+        assert!(output("binary:///bin/logger").is_err());
+    }
 }
