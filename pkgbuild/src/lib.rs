@@ -4,6 +4,7 @@
 //! [`layer`] -> [`image`] (config, manifest, index) + [`sbom`] -> [`store`] (OCI layout) ->
 //! [`export`].
 
+pub mod boot;
 pub mod build;
 pub mod bundle;
 pub mod compile;
@@ -13,11 +14,13 @@ pub mod image;
 pub mod inputs;
 pub mod layer;
 pub mod linuxkit;
+pub mod machine;
 pub mod metadata;
 pub mod platform;
 pub mod push;
 pub mod registry;
 pub mod resolve;
+pub mod rootfs;
 pub mod run;
 pub mod sbom;
 pub mod store;

@@ -122,6 +122,31 @@ enum Command {
         #[arg(long, num_args = 1.., allow_hyphen_values = true, value_name = "ARG")]
         command: Option<Vec<String>>,
     },
+    /// Build a machine from a LinuxKit manifest: kernel, initrd (or root tar) and cmdline
+    Image {
+        manifest: PathBuf,
+        /// kernel+initrd or tar
+        #[arg(long, default_value = "kernel+initrd")]
+        format: pkgbuild::machine::Format,
+        /// amd64, arm64 or s390x [default: this machine's]
+        #[arg(long)]
+        arch: Option<String>,
+        /// [default: the manifest's name without .yml, beside it]
+        #[arg(short, long, value_name = "DIR")]
+        output: Option<PathBuf>,
+    },
+    /// Boot a machine that `pkgbuild image` made, under QEMU, its console on this terminal
+    Boot {
+        dir: PathBuf,
+        #[arg(long)]
+        arch: Option<String>,
+        /// Memory in MiB
+        #[arg(long, default_value_t = 1024)]
+        mem: u32,
+        /// This machine's port forwarded to the guest's port 22
+        #[arg(long, value_name = "PORT")]
+        ssh_port: Option<u16>,
+    },
     /// Show which toolchain builds each platform, and what is missing
     Doctor,
 }
@@ -182,6 +207,20 @@ fn run_entry(
         map.insert("command".into(), command.as_slice().into());
     }
     linuxkit_config::ImageConfig::parse_entry(&value).context("--entry")
+}
+
+fn platform_or_host(arch: &Option<String>) -> anyhow::Result<Platform> {
+    match arch {
+        Some(a) => {
+            let full = if a.contains('/') {
+                a.clone()
+            } else {
+                format!("linux/{a}")
+            };
+            Ok(full.parse::<Platform>()?)
+        }
+        None => Platform::host().context("this machine's platform is not one we build"),
+    }
 }
 
 fn run(cli: Cli) -> anyhow::Result<ExitCode> {
@@ -421,6 +460,51 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             );
             let code = pkgbuild::run::run_bundle(&bundle, &id, runc)?;
             return Ok(ExitCode::from(u8::try_from(code).unwrap_or(255)));
+        }
+        Command::Image {
+            manifest,
+            format,
+            arch,
+            output,
+        } => {
+            let ws = Workspace::load(cli.manifest_path.as_deref())?;
+            let store = open_store(&cli.cache)?;
+            let platform = platform_or_host(arch)?;
+            let out_dir = output
+                .clone()
+                .unwrap_or_else(|| manifest.with_extension(""));
+            let started = std::time::Instant::now();
+            let made = pkgbuild::machine::build_machine(
+                &ws,
+                &store,
+                manifest,
+                platform,
+                *format,
+                &out_dir,
+                &mut std::io::stderr(),
+            )?;
+            for f in &made.files {
+                let size = std::fs::metadata(f).map(|m| m.len()).unwrap_or(0);
+                writeln!(out, "{}  {}", f.display(), build::size(size))?;
+            }
+            eprintln!(
+                "{platform}: {} entries in the root, {:.1}s",
+                made.root_entries,
+                started.elapsed().as_secs_f64()
+            );
+        }
+        Command::Boot {
+            dir,
+            arch,
+            mem,
+            ssh_port,
+        } => {
+            let platform = platform_or_host(arch)?;
+            let mut qemu = pkgbuild::boot::qemu_command(dir, platform, *mem, *ssh_port)?;
+            let status = qemu
+                .status()
+                .with_context(|| format!("starting {:?}", qemu.get_program()))?;
+            return Ok(ExitCode::from(status.code().unwrap_or(1) as u8));
         }
         Command::Doctor => {
             let root = std::env::current_dir()?;

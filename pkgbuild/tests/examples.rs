@@ -17,12 +17,14 @@ fn repo_root() -> PathBuf {
         .to_path_buf()
 }
 
-/// LinuxKit's own images, which the examples take by tag from LinuxKit.
+/// LinuxKit's own images, which the examples take by tag from LinuxKit (or from the stand-ins
+/// `cargo xtask standins` makes under the same names, busybox among them).
 const LINUXKIT_IMAGES: &[&str] = &[
     "linuxkit/kernel",
     "linuxkit/init",
     "linuxkit/runc",
     "linuxkit/containerd",
+    "linuxkit/busybox",
 ];
 
 #[test]

@@ -1,4 +1,4 @@
-//! Project automation: `cargo xtask build | test | bench [PKG]`.
+//! Project automation: `cargo xtask build | test | bench [PKG] | standins [--arch A ...]`.
 //!
 //! Each command first installs what it needs from Debian's archive when it is missing, so a fresh
 //! Debian 12 machine needs nothing but this repository, rustup's cargo and apt.
@@ -9,6 +9,7 @@ use std::process::{Command, ExitCode};
 use anyhow::{bail, Context};
 
 mod bench;
+mod standins;
 
 /// What building images for every platform needs.
 const BUILD_PACKAGES: &[&str] = &[
@@ -72,8 +73,13 @@ fn main() -> ExitCode {
         Some("test") => test(&args[1..]),
         Some("bench") => ensure_packages(BENCH_PACKAGES)
             .and_then(|()| bench::run(&workspace_root(), args.get(1).map(String::as_str))),
+        Some("standins") => standins::run(&args[1..]),
         _ => {
-            eprintln!("usage: cargo xtask build [PKG...] | test | bench [PKG]");
+            eprintln!(
+                "usage: cargo xtask build [PKG...] | test | bench [PKG] | \
+                 standins [kernel|runc|containerd|busybox ...] [--arch amd64|arm64|s390x ...] \
+                 [--cache DIR] [--force]"
+            );
             return ExitCode::from(2);
         }
     };

@@ -8,6 +8,7 @@
 mod caps;
 mod config;
 mod convert;
+mod manifest;
 mod runtime;
 
 #[cfg(feature = "apply")]
@@ -16,4 +17,5 @@ pub mod apply;
 pub use caps::{capability_bit, ALL_CAPABILITIES};
 pub use config::{Device, Id, IdMapping, ImageConfig, Mount, SchemaError};
 pub use convert::{bundle_runtime, extract_dir, to_oci, ConvertError, ImageDefaults, OCI_VERSION};
+pub use manifest::{File, Kernel, Manifest};
 pub use runtime::{Interface, Namespaces, Runtime};

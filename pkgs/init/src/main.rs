@@ -28,6 +28,13 @@ fn main() {
         eprintln!("init: must run as PID 1 (the kernel runs /init); exiting");
         std::process::exit(2);
     }
+    // The kernel gives init no PATH; containerd and its shims look runc up on it.
+    if std::env::var_os("PATH").is_none() {
+        std::env::set_var(
+            "PATH",
+            "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
+        );
+    }
     // From here on init never exits: a failure is reported and the machine goes on.
     if let Err(e) = boot::switch_root_if_needed() {
         log(&format!("level=error event=switch-root error={e:?}"));

@@ -1,0 +1,202 @@
+//! A LinuxKit manifest (the YAML `linuxkit build` reads), as typed values, checked as LinuxKit
+//! checks it. It is read from a JSON value: the caller parses the YAML.
+
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+use crate::config::{Id, ImageConfig, SchemaError};
+
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Manifest {
+    pub kernel: Option<Kernel>,
+    pub init: Vec<String>,
+    pub onboot: Vec<ImageConfig>,
+    pub onshutdown: Vec<ImageConfig>,
+    pub services: Vec<ImageConfig>,
+    pub files: Vec<File>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct Kernel {
+    #[serde(default)]
+    pub image: String,
+    #[serde(default)]
+    pub cmdline: String,
+    /// The kernel's file in the image; default `kernel`.
+    pub binary: Option<String>,
+    /// The modules' tar in the image; default `kernel.tar`, `none` for none.
+    pub tar: Option<String>,
+    pub ucode: Option<String>,
+}
+
+/// One `files:` entry: a file, folder or link written into the root.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct File {
+    pub path: String,
+    #[serde(default)]
+    pub directory: bool,
+    pub symlink: Option<String>,
+    pub contents: Option<String>,
+    /// A file on the building machine, relative to the manifest; `~/` is the home folder.
+    pub source: Option<String>,
+    pub metadata: Option<String>,
+    /// A missing `source` is skipped rather than an error.
+    #[serde(default)]
+    pub optional: bool,
+    /// Octal string; default 0600 for files, 0755 for folders.
+    pub mode: Option<String>,
+    pub uid: Option<Id>,
+    pub gid: Option<Id>,
+}
+
+impl Manifest {
+    /// Reads a manifest, refusing what LinuxKit refuses; errors carry the path of the field
+    /// (`services[2].binds[0]`).
+    pub fn parse(value: &Value) -> Result<Manifest, SchemaError> {
+        let err = |field: String, reason: String| SchemaError { field, reason };
+        let map = value
+            .as_object()
+            .ok_or_else(|| err(String::new(), "a manifest is a mapping".into()))?;
+        let mut manifest = Manifest::default();
+        for (key, v) in map {
+            match key.as_str() {
+                "kernel" => {
+                    manifest.kernel = Some(
+                        serde_path_to_error::deserialize(v)
+                            .map_err(|e| err(format!("kernel.{}", e.path()), e.inner().to_string()))?,
+                    )
+                }
+                "init" => {
+                    manifest.init = serde_json::from_value(v.clone())
+                        .map_err(|e| err("init".into(), format!("expected a list of image references: {e}")))?
+                }
+                "onboot" | "onshutdown" | "services" => {
+                    let list = v
+                        .as_array()
+                        .ok_or_else(|| err(key.clone(), "expected a list of entries".into()))?;
+                    let mut entries = Vec::new();
+                    for (i, item) in list.iter().enumerate() {
+                        let entry = ImageConfig::parse_entry(item).map_err(|e| {
+                            let at = if e.field.is_empty() {
+                                format!("{key}[{i}]")
+                            } else {
+                                format!("{key}[{i}].{}", e.field)
+                            };
+                            err(at, e.reason)
+                        })?;
+                        entries.push(entry);
+                    }
+                    match key.as_str() {
+                        "onboot" => manifest.onboot = entries,
+                        "onshutdown" => manifest.onshutdown = entries,
+                        _ => manifest.services = entries,
+                    }
+                }
+                "files" => {
+                    manifest.files = serde_path_to_error::deserialize(v)
+                        .map_err(|e| err(format!("files{}", bracket(&e.path().to_string())), e.inner().to_string()))?
+                }
+                // Docker Content Trust, long gone: accepted, as LinuxKit still accepts it.
+                "trust" => {}
+                other => {
+                    return Err(err(
+                        other.into(),
+                        "unknown key (expected kernel, init, onboot, onshutdown, services, files, trust)".into(),
+                    ))
+                }
+            }
+        }
+        let mut names = std::collections::BTreeSet::new();
+        for (i, s) in manifest.services.iter().enumerate() {
+            let name = s.name.clone().unwrap_or_default();
+            if !names.insert(name.clone()) {
+                return Err(err(
+                    format!("services[{i}].name"),
+                    format!("duplicate service name {name:?}"),
+                ));
+            }
+        }
+        for (i, f) in manifest.files.iter().enumerate() {
+            let kinds = [
+                f.directory,
+                f.symlink.is_some(),
+                f.contents.is_some(),
+                f.source.is_some(),
+                f.metadata.is_some(),
+            ];
+            if kinds.iter().filter(|k| **k).count() > 1 {
+                return Err(err(
+                    format!("files[{i}]"),
+                    "only one of directory, symlink, contents, source and metadata".into(),
+                ));
+            }
+            if f.path.is_empty() {
+                return Err(err(
+                    format!("files[{i}].path"),
+                    "a file needs a path".into(),
+                ));
+            }
+            if let Some(mode) = &f.mode {
+                crate::config::parse_octal(mode).map_err(|r| err(format!("files[{i}].mode"), r))?;
+            }
+        }
+        Ok(manifest)
+    }
+}
+
+/// serde_path_to_error writes `[0].path`; as a suffix of `files` that reads well already.
+fn bracket(path: &str) -> String {
+    if path == "." {
+        String::new()
+    } else {
+        path.to_string()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn a_linuxkit_manifest_reads_into_types() {
+        let m = Manifest::parse(&json!({
+            "kernel": {"image": "linuxkit/kernel:6.6.71", "cmdline": "console=ttyS0"},
+            "init": ["linuxkit/init:abc", "linuxkit/runc:def"],
+            "onboot": [{"name": "dhcpcd", "image": "linuxkit/dhcpcd:0.1.0", "command": ["/sbin/dhcpcd", "-1"]}],
+            "services": [{"name": "sshd", "image": "linuxkit/sshd-wrap:0.1.0", "binds.add": ["/a:/a"]}],
+            "files": [{"path": "etc/hostname", "contents": "box\n", "mode": "0644"}],
+            "trust": {"org": ["linuxkit"]},
+        }))
+        .unwrap();
+        assert_eq!(m.kernel.unwrap().cmdline, "console=ttyS0");
+        assert_eq!(m.init.len(), 2);
+        assert_eq!(m.onboot[0].command.as_ref().unwrap()[0], "/sbin/dhcpcd");
+        assert_eq!(m.services[0].binds_add.as_ref().unwrap()[0], "/a:/a");
+        assert_eq!(m.files[0].contents.as_deref(), Some("box\n"));
+    }
+
+    #[test]
+    fn errors_name_the_field() {
+        let e = Manifest::parse(&json!({"services": [{"name": "a", "image": "x"}, {"name": "b", "image": "y", "cgroupns": "host"}]}))
+            .unwrap_err();
+        assert_eq!(e.field, "services[1].cgroupns");
+        let e = Manifest::parse(&json!({"onboot": [{"image": "x"}]})).unwrap_err();
+        assert_eq!(e.field, "onboot[0].name");
+        let e = Manifest::parse(&json!({"kernel": {"image": "k", "cmdlin": ""}})).unwrap_err();
+        assert!(e.field.starts_with("kernel"), "{e}");
+        let e = Manifest::parse(&json!({"volumes": []})).unwrap_err();
+        assert_eq!(e.field, "volumes");
+        let e = Manifest::parse(
+            &json!({"services": [{"name": "a", "image": "x"}, {"name": "a", "image": "y"}]}),
+        )
+        .unwrap_err();
+        assert_eq!(e.field, "services[1].name");
+        let e =
+            Manifest::parse(&json!({"files": [{"path": "a", "contents": "x", "directory": true}]}))
+                .unwrap_err();
+        assert_eq!(e.field, "files[0]");
+    }
+}
