@@ -8,13 +8,14 @@ use anyhow::{bail, Context};
 use crate::platform::Platform;
 
 /// The QEMU binary, machine and devices for a platform: the serial console on stdio, user
-/// networking (the guest gets 10.0.2.15 by DHCP) with `ssh_port` forwarded to its port 22, KVM
-/// when this machine can, TCG otherwise.
+/// networking (the guest gets 10.0.2.15 by DHCP) with `ssh_port` forwarded to its port 22, or
+/// the tap device `tap`; KVM when this machine can, TCG otherwise.
 pub fn qemu_command(
     dir: &Path,
     platform: Platform,
     mem_mib: u32,
     ssh_port: Option<u16>,
+    tap: Option<&str>,
 ) -> anyhow::Result<Command> {
     for f in ["kernel", "initrd.img", "cmdline"] {
         if !dir.join(f).is_file() {
@@ -51,8 +52,12 @@ pub fn qemu_command(
         .arg(dir.join("initrd.img"))
         .args(["-append", cmdline.trim()])
         .args(["-nographic", "-no-reboot"]);
-    let mut netdev = "user,id=net0".to_string();
-    if let Some(port) = ssh_port {
+    let mut netdev = match tap {
+        // A tap device of the caller's (in a network namespace of its own, say).
+        Some(ifname) => format!("tap,id=net0,ifname={ifname},script=no,downscript=no"),
+        None => "user,id=net0".to_string(),
+    };
+    if let (Some(port), None) = (ssh_port, tap) {
         netdev.push_str(&format!(",hostfwd=tcp:127.0.0.1:{port}-:22"));
     }
     cmd.args(["-netdev", &netdev])

@@ -143,9 +143,12 @@ enum Command {
         /// Memory in MiB
         #[arg(long, default_value_t = 1024)]
         mem: u32,
-        /// This machine's port forwarded to the guest's port 22
+        /// This machine's port forwarded to the guest's port 22 (user networking)
         #[arg(long, value_name = "PORT")]
         ssh_port: Option<u16>,
+        /// Put the guest's NIC on this tap device instead of QEMU's user networking
+        #[arg(long, value_name = "IFNAME")]
+        tap: Option<String>,
     },
     /// Show which toolchain builds each platform, and what is missing
     Doctor,
@@ -498,9 +501,11 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             arch,
             mem,
             ssh_port,
+            tap,
         } => {
             let platform = platform_or_host(arch)?;
-            let mut qemu = pkgbuild::boot::qemu_command(dir, platform, *mem, *ssh_port)?;
+            let mut qemu =
+                pkgbuild::boot::qemu_command(dir, platform, *mem, *ssh_port, tap.as_deref())?;
             let status = qemu
                 .status()
                 .with_context(|| format!("starting {:?}", qemu.get_program()))?;

@@ -49,6 +49,8 @@ const TEST_PACKAGES: &[&str] = &[
     "openssh-client",
     // containerd-shim: the static busybox inside the test image.
     "busybox-static",
+    // The boot test: the machine runs under QEMU (this removes the preinstalled qemu-utils 10).
+    "qemu-system-x86",
 ];
 
 /// The rival programs the benchmarks measure ours against.
@@ -172,6 +174,18 @@ fn test(extra: &[String]) -> anyhow::Result<()> {
     let mut all: Vec<&str> = BUILD_PACKAGES.to_vec();
     all.extend_from_slice(TEST_PACKAGES);
     ensure_packages(&all)?;
+    // The boot test takes LinuxKit's kernel, runc and containerd from the store the service
+    // tests share (CARGO_TARGET_TMPDIR): the stand-ins go there first.
+    let target = std::env::var_os("CARGO_TARGET_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| workspace_root().join("target"));
+    let store = target.join("tmp/service-images");
+    standins::run(&[
+        "--arch".to_string(),
+        "amd64".to_string(),
+        "--cache".to_string(),
+        store.display().to_string(),
+    ])?;
     run(cargo()
         .args(["test", "--workspace", "--locked"])
         .args(extra))?;
