@@ -328,6 +328,8 @@ pub fn build_machine(
     add_bundles(&mut root, &mut ctx, "onboot", &manifest.onboot)?;
     add_bundles(&mut root, &mut ctx, "onshutdown", &manifest.onshutdown)?;
     add_bundles(&mut root, &mut ctx, "services", &manifest.services)?;
+    // As LinuxKit does: the manifest itself, for whoever is on the machine.
+    root.insert("etc/linuxkit.yml", file(text.clone().into_bytes(), 0o644));
     add_files(&mut root, &manifest, &base)?;
 
     std::fs::create_dir_all(out)?;
@@ -351,4 +353,25 @@ pub fn build_machine(
         files,
         root_entries: root.paths().count(),
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn manifest_errors_name_the_line_of_the_entry() {
+        let text = "kernel:\n  image: k:1\nservices:\n  - name: a\n    image: x:1\n  - name: b\n    image: y:1\n    cgroupns: host\n";
+        let err = parse_manifest(text).unwrap_err().to_string();
+        assert!(
+            err.starts_with("line 7: field `services[1].cgroupns`"),
+            "{err}"
+        );
+        let err = parse_manifest("kernel:\n  image: k\nvolumes: []\n")
+            .unwrap_err()
+            .to_string();
+        assert!(err.starts_with("line 3:"), "{err}");
+        let err = parse_manifest("kernel: [\n").unwrap_err();
+        assert!(format!("{err:#}").contains("line 2"), "{err:#}");
+    }
 }

@@ -174,6 +174,22 @@ fn a_machine_of_our_packages_boots_under_qemu_and_works_together() {
         String::from_utf8_lossy(&made.stderr)
     );
     let initrd_size = std::fs::metadata(out_dir.join("initrd.img")).unwrap().len();
+    // Deterministic: the same inputs again give the same bytes.
+    let again = dir.path().join("again");
+    let made = pkgbuild()
+        .args(["image"])
+        .arg(dir.path().join("machine.yml"))
+        .args(["--arch", "amd64", "-o"])
+        .arg(&again)
+        .output()
+        .unwrap();
+    assert!(made.status.success(), "{made:?}");
+    for f in ["kernel", "initrd.img", "cmdline"] {
+        assert!(
+            std::fs::read(out_dir.join(f)).unwrap() == std::fs::read(again.join(f)).unwrap(),
+            "{f} differs between two runs"
+        );
+    }
     eprintln!(
         "image: initrd {:.1} MiB in {:?}",
         initrd_size as f64 / 1048576.0,
