@@ -1,4 +1,5 @@
-//! Project automation: `cargo xtask build | test | bench [PKG] | standins [--arch A ...]`.
+//! Project automation: `cargo xtask build | test | bench [PKG] | standins [--arch A ...] |
+//! boot-test --arch A`.
 //!
 //! Each command first installs what it needs from Debian's archive when it is missing, so a fresh
 //! Debian 12 machine needs nothing but this repository, rustup's cargo and apt.
@@ -76,11 +77,12 @@ fn main() -> ExitCode {
         Some("bench") => ensure_packages(BENCH_PACKAGES)
             .and_then(|()| bench::run(&workspace_root(), args.get(1).map(String::as_str))),
         Some("standins") => standins::run(&args[1..]),
+        Some("boot-test") => boot_test(&args[1..]),
         _ => {
             eprintln!(
                 "usage: cargo xtask build [PKG...] | test | bench [PKG] | \
                  standins [kernel|runc|containerd|busybox ...] [--arch amd64|arm64|s390x ...] \
-                 [--cache DIR] [--force]"
+                 [--cache DIR] [--force] | boot-test --arch amd64|arm64|s390x"
             );
             return ExitCode::from(2);
         }
@@ -190,6 +192,47 @@ fn test(extra: &[String]) -> anyhow::Result<()> {
         .args(["test", "--workspace", "--locked"])
         .args(extra))?;
     big_endian_unit_tests()
+}
+
+/// `cargo xtask boot-test --arch A`: the boot test of `cargo xtask test` for another architecture
+/// (emulated under TCG, which takes longer than CI has).
+fn boot_test(args: &[String]) -> anyhow::Result<()> {
+    let arch = match args {
+        [flag, arch] if flag == "--arch" => arch.clone(),
+        _ => bail!("usage: cargo xtask boot-test --arch amd64|arm64|s390x"),
+    };
+    let qemu = match arch.as_str() {
+        "amd64" => "qemu-system-x86",
+        "arm64" => "qemu-system-arm",
+        "s390x" => "qemu-system-misc",
+        other => bail!("unknown arch {other:?}: amd64, arm64 or s390x"),
+    };
+    let mut all: Vec<&str> = BUILD_PACKAGES.to_vec();
+    all.extend_from_slice(TEST_PACKAGES);
+    all.push(qemu);
+    ensure_packages(&all)?;
+    let target = std::env::var_os("CARGO_TARGET_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| workspace_root().join("target"));
+    let store = target.join("tmp/service-images");
+    standins::run(&[
+        "--arch".to_string(),
+        arch.clone(),
+        "--cache".to_string(),
+        store.display().to_string(),
+    ])?;
+    run(cargo()
+        .args([
+            "test",
+            "--locked",
+            "-p",
+            "pkgbuild",
+            "--test",
+            "boot",
+            "--",
+            "--nocapture",
+        ])
+        .env("BOOT_ARCH", &arch))
 }
 
 /// The packages under pkgs/ and crates/ whose library holds their protocol or parsing logic.
