@@ -506,10 +506,9 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             let platform = platform_or_host(arch)?;
             let mut qemu =
                 pkgbuild::boot::qemu_command(dir, platform, *mem, *ssh_port, tap.as_deref())?;
-            let status = qemu
-                .status()
-                .with_context(|| format!("starting {:?}", qemu.get_program()))?;
-            return Ok(ExitCode::from(status.code().unwrap_or(1) as u8));
+            // QEMU takes our place: whoever stops this process stops the machine.
+            let err = std::os::unix::process::CommandExt::exec(&mut qemu);
+            return Err(err).with_context(|| format!("starting {:?}", qemu.get_program()));
         }
         Command::Doctor => {
             let root = std::env::current_dir()?;

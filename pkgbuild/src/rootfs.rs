@@ -108,26 +108,30 @@ impl Root {
         }
     }
 
-    /// Applies a tar (a layer, or a kernel's modules) under `prefix`.
+    /// Applies a tar (a layer, or a kernel's modules) under `prefix`. A layer's whiteouts hide
+    /// what the layers below had, before its own entries go in (OCI's layer rules).
     pub fn apply_tar(&mut self, tar: impl Read, prefix: &str) -> anyhow::Result<()> {
         let mut archive = tar::Archive::new(tar);
+        let mut whiteouts: Vec<(String, bool)> = Vec::new();
+        let mut nodes: Vec<(String, Node)> = Vec::new();
         let mut links: Vec<(String, String)> = Vec::new();
         for entry in archive.entries()? {
             let mut entry = entry?;
             let header = entry.header().clone();
             let raw = entry.path()?.to_string_lossy().into_owned();
             let rel = clean(&raw);
+            if rel.split('/').any(|c| c == "..") {
+                anyhow::bail!("{raw}: a path that leaves the image's root");
+            }
             let path = join(prefix, &rel);
-            let name = rel.rsplit('/').next().unwrap_or_default();
-            // OCI whiteouts: `.wh..wh..opq` empties the folder, `.wh.x` removes x.
+            let (dir, name) = rel.rsplit_once('/').unwrap_or(("", rel.as_str()));
+            // `.wh..wh..opq` empties the folder, `.wh.x` removes x.
             if name == ".wh..wh..opq" {
-                let dir = rel.rsplit_once('/').map(|(d, _)| d).unwrap_or("");
-                self.remove_below(&join(prefix, dir));
+                whiteouts.push((join(prefix, dir), true));
                 continue;
             }
             if let Some(gone) = name.strip_prefix(".wh.") {
-                let dir = rel.rsplit_once('/').map(|(d, _)| d).unwrap_or("");
-                self.remove(&join(prefix, &join(dir, gone)));
+                whiteouts.push((join(prefix, &join(dir, gone)), false));
                 continue;
             }
             let mode = header.mode()? & 0o7777;
@@ -170,20 +174,30 @@ impl Root {
                 tar::EntryType::Fifo => Kind::Fifo,
                 _ => continue, // pax headers and the like
             };
-            if kind == Kind::Dir {
-                // A folder entry sets the mode of one that children already made.
-                self.remove_below_if_not_dir(&path);
-            }
-            self.nodes.remove(&path);
-            self.insert(
-                &path,
+            nodes.push((
+                path,
                 Node {
                     kind,
                     mode,
                     uid,
                     gid,
                 },
-            );
+            ));
+        }
+        for (path, opaque) in whiteouts {
+            if opaque {
+                self.remove_below(&path);
+            } else {
+                self.remove(&path);
+            }
+        }
+        for (path, node) in nodes {
+            if node.kind == Kind::Dir {
+                // A folder entry sets the mode of one that children already made.
+                self.remove_below_if_not_dir(&path);
+            }
+            self.nodes.remove(&path);
+            self.insert(&path, node);
         }
         // Hard links become copies: an initrd is small enough, and the target is complete now.
         for (path, target) in links {

@@ -70,33 +70,33 @@ pub fn run_bundle(bundle: &Bundle, id: &str, runc: &Path) -> anyhow::Result<i32>
         id,
         runc,
     };
-    apply::prepare_filesystem(&bundle.dir, &bundle.runtime)
-        .context("carrying out runtime.json before create")?;
-    // The container's init outlives `runc create`; as subreaper we get to wait for it.
-    nix::sys::prctl::set_child_subreaper(true).context("becoming a child subreaper")?;
-    let pid = apply::runc_create(runc, &bundle.dir, id)?;
-    apply::prepare_process(pid, &bundle.runtime)?;
     let on_signal = SigAction::new(
         SigHandler::Handler(remember),
         SaFlags::empty(),
         SigSet::empty(),
     );
     for sig in [Signal::SIGINT, Signal::SIGTERM, Signal::SIGHUP] {
-        // No SA_RESTART: the wait below returns EINTR, and we pass the signal on.
+        // No SA_RESTART: the wait below returns EINTR, and we pass the signal on. Installed
+        // first, so a ^C during setup still ends in the cleanup below.
         unsafe { signal::sigaction(sig, &on_signal) }?;
     }
+    apply::prepare_filesystem(&bundle.dir, &bundle.runtime)
+        .context("carrying out runtime.json before create")?;
+    // The container's init outlives `runc create`; as subreaper we get to wait for it.
+    nix::sys::prctl::set_child_subreaper(true).context("becoming a child subreaper")?;
+    let pid = apply::runc_create(runc, &bundle.dir, id)?;
+    apply::prepare_process(pid, &bundle.runtime)?;
     apply::runc_start(runc, id)?;
     let code = loop {
+        // A signal that came before the wait (during setup or start) is passed on too.
+        if let Ok(sig) = Signal::try_from(PENDING.swap(0, Ordering::SeqCst)) {
+            let _ = signal::kill(Pid::from_raw(pid), sig);
+        }
         match waitpid(Pid::from_raw(pid), None) {
             Ok(WaitStatus::Exited(_, code)) => break code,
             Ok(WaitStatus::Signaled(_, sig, _)) => break 128 + sig as i32,
             Ok(_) => continue,
-            Err(Errno::EINTR) => {
-                let sig = PENDING.swap(0, Ordering::SeqCst);
-                if let Ok(sig) = Signal::try_from(sig) {
-                    let _ = signal::kill(Pid::from_raw(pid), sig);
-                }
-            }
+            Err(Errno::EINTR) => continue,
             Err(err) => bail!("waiting for the container (PID {pid}): {err}"),
         }
     };

@@ -323,7 +323,7 @@ fn mounts(label: &ImageConfig, entry: &ImageConfig, readonly: bool) -> Result<Va
 
 /// Namespaces: net, ipc, uts and user are the host's unless asked (`new`, or `none` for net, make
 /// one; any other value but `host`/`root` is a path to join); pid is new unless `host`/`root`;
-/// mount and cgroup namespaces are always new.
+/// the mount namespace is always new, and there is no cgroup namespace (LinuxKit makes none).
 fn namespaces(label: &ImageConfig, entry: &ImageConfig) -> Value {
     let mut list = Vec::new();
     let mut add = |kind: &str, value: &str, new_words: &[&str]| {
@@ -362,7 +362,6 @@ fn namespaces(label: &ImageConfig, entry: &ImageConfig) -> Value {
         &["new"],
     );
     list.push(json!({"type": "mount"}));
-    list.push(json!({"type": "cgroup"}));
     Value::Array(list)
 }
 

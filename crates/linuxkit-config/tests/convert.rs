@@ -258,14 +258,14 @@ fn rules_from_label_and_entry_to_config_json() {
             json!({}),
             json!({}),
             "/linux/namespaces",
-            json!([{"type": "pid"}, {"type": "mount"}, {"type": "cgroup"}]),
+            json!([{"type": "pid"}, {"type": "mount"}]),
         ),
         rule(
             "host everything",
             json!({"net": "host", "pid": "host", "ipc": "host", "uts": "host"}),
             json!({}),
             "/linux/namespaces",
-            json!([{"type": "mount"}, {"type": "cgroup"}]),
+            json!([{"type": "mount"}]),
         ),
         rule(
             "new and none",
@@ -273,7 +273,7 @@ fn rules_from_label_and_entry_to_config_json() {
             json!({"ipc": "new", "uts": "new", "userns": "new", "pid": "root"}),
             "/linux/namespaces",
             json!([
-            {"type": "network"}, {"type": "ipc"}, {"type": "uts"}, {"type": "user"}, {"type": "mount"}, {"type": "cgroup"}]),
+            {"type": "network"}, {"type": "ipc"}, {"type": "uts"}, {"type": "user"}, {"type": "mount"}]),
         ),
         rule(
             "a path joins",

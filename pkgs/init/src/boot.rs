@@ -45,15 +45,27 @@ pub fn switch_root_if_needed() -> Result<()> {
     }
     let new_root = "/.root";
     mount_fs("rootfs", new_root, "tmpfs", MsFlags::empty(), "mode=0755")?;
-    for entry in fs::read_dir("/").map_err(|e| format!("reading /: {e}"))? {
-        let entry = entry.map_err(|e| e.to_string())?;
-        let name = entry.file_name();
-        if name.as_bytes() == b".root" {
-            continue;
+    let root_dev = fs::metadata("/").map_err(|e| e.to_string())?.dev();
+    // What is on the initramfs itself (not a mount on it, such as a devtmpfs the kernel made).
+    let entries: Vec<std::path::PathBuf> = fs::read_dir("/")
+        .map_err(|e| format!("reading /: {e}"))?
+        .flatten()
+        .filter(|e| e.file_name().as_bytes() != b".root")
+        .filter(|e| fs::symlink_metadata(e.path()).is_ok_and(|m| m.dev() == root_dev))
+        .map(|e| e.path())
+        .collect();
+    // Everything is copied before anything is freed: a copy that fails (a tmpfs too small)
+    // leaves the initramfs whole, and init goes on there.
+    for from in &entries {
+        let to = Path::new(new_root).join(from.file_name().unwrap_or_default());
+        if let Err(e) = copy_tree(from, &to) {
+            let _ = nix::mount::umount2(new_root, nix::mount::MntFlags::MNT_DETACH);
+            let _ = fs::remove_dir(new_root);
+            return Err(e);
         }
-        let from = entry.path();
-        copy_tree(&from, &Path::new(new_root).join(&name))?;
-        remove_tree(&from);
+    }
+    for from in &entries {
+        remove_tree(from);
     }
     std::env::set_current_dir(new_root).map_err(|e| e.to_string())?;
     mount(Some("."), "/", None::<&str>, MsFlags::MS_MOVE, None::<&str>)

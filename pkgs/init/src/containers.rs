@@ -60,7 +60,10 @@ pub fn run_to_exit(
     reaper: &mut Reaper,
 ) -> Result<i32, String> {
     let runtime = runtime_of(bundle)?;
-    apply::prepare_filesystem(bundle, &runtime).map_err(|e| e.to_string())?;
+    if let Err(e) = apply::prepare_filesystem(bundle, &runtime) {
+        apply::cleanup(bundle);
+        return Err(e.to_string());
+    }
     let id = format!("{phase}-{}", init::container_name(folder));
     let runc = Path::new(RUNC);
     let result = (|| {
@@ -137,6 +140,9 @@ impl Containerd {
                 log(&format!("event=containerd pid={}", containerd.child.id()));
                 return Ok(containerd);
             }
+            if !crate::pid1::is_alive(containerd.child.id()) {
+                return Err("containerd exited; see /var/log/containerd.log".into());
+            }
             if Instant::now() > deadline {
                 return Err("containerd did not answer within 120 s".into());
             }
@@ -179,7 +185,15 @@ pub fn start_service(name: &str, bundle: &Path) -> Result<(), String> {
         &fs::read(bundle.join("config.json")).map_err(|e| format!("config.json: {e}"))?,
     )
     .map_err(|e| format!("config.json: {e}"))?;
-    spec["root"]["path"] = bundle.join("rootfs").to_string_lossy().into_owned().into();
+    let root = spec
+        .as_object_mut()
+        .and_then(|s| s.get_mut("root"))
+        .and_then(|r| r.as_object_mut())
+        .ok_or("config.json has no root object")?;
+    root.insert(
+        "path".into(),
+        bundle.join("rootfs").to_string_lossy().into_owned().into(),
+    );
     fs::create_dir_all("/run/init").map_err(|e| e.to_string())?;
     let spec_path = format!("/run/init/{name}.json");
     fs::write(&spec_path, serde_json::to_vec(&spec).unwrap()).map_err(|e| e.to_string())?;

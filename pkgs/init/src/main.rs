@@ -129,6 +129,7 @@ fn shutdown(
     );
     reaper.reap();
     nix::unistd::sync();
+    unmount_all();
     log(&format!("event=halt mode={mode:?}"));
     let how = match mode {
         Shutdown::PowerOff => RebootMode::RB_POWER_OFF,
@@ -140,4 +141,21 @@ fn shutdown(
     loop {
         reaper.next();
     }
+}
+
+/// Detaches every mount but the root and the kernel's own, newest first, so disks that
+/// containers mounted are clean; then the root's data is synced once more.
+fn unmount_all() {
+    let table = std::fs::read_to_string("/proc/self/mounts").unwrap_or_default();
+    let keep = ["/", "/proc", "/sys", "/dev"];
+    for target in table
+        .lines()
+        .rev()
+        .filter_map(|l| l.split_whitespace().nth(1))
+    {
+        if !keep.contains(&target) {
+            let _ = nix::mount::umount2(target, nix::mount::MntFlags::MNT_DETACH);
+        }
+    }
+    nix::unistd::sync();
 }

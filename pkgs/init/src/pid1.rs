@@ -45,6 +45,11 @@ impl Reaper {
 
     /// Reaps every child that has exited.
     pub fn reap(&mut self) {
+        // Orphans nobody waits for: keep the table small. Trimmed before reaping, so the status
+        // a caller is about to ask for (reaped now) is never the one thrown away.
+        if self.exited.len() > 1024 {
+            self.exited.clear();
+        }
         loop {
             match waitpid(None, Some(WaitPidFlag::WNOHANG)) {
                 Ok(WaitStatus::Exited(pid, code)) => {
@@ -56,10 +61,6 @@ impl Reaper {
                 Ok(WaitStatus::StillAlive) | Err(_) => break,
                 Ok(_) => {}
             }
-        }
-        // Orphans nobody waits for: keep the table small.
-        if self.exited.len() > 1024 {
-            self.exited.clear();
         }
     }
 
