@@ -325,19 +325,31 @@ fn export_writes_an_archive_skopeo_reads() {
     let archive = store.path().join("out/hello.tar");
     std::fs::create_dir_all(archive.parent().unwrap()).unwrap();
     let out = fx.export_hello(store.path(), &archive);
-    let (_, digest) = pinned(&out, "hello");
-    let raw = run_ok(Command::new("skopeo").args([
-        "inspect",
-        "--raw",
-        &format!("oci-archive:{}", archive.display()),
-    ]));
-    assert_eq!(format!("sha256:{}", common_sha256(raw.as_bytes())), digest);
+    let (reference, digest) = pinned(&out, "hello");
+    let tag = reference.rsplit_once(':').unwrap().1;
+    // The archive names the image three ways (content tag, version, pin): skopeo is told which.
+    for name in [
+        tag.to_string(),
+        "0.3.1".to_string(),
+        format!("{tag}@{digest}"),
+    ] {
+        let raw = run_ok(Command::new("skopeo").args([
+            "inspect",
+            "--raw",
+            &format!("oci-archive:{}:{name}", archive.display()),
+        ]));
+        assert_eq!(
+            format!("sha256:{}", common_sha256(raw.as_bytes())),
+            digest,
+            "{name}"
+        );
+    }
     let copy = tempfile::tempdir().unwrap();
     run_ok(Command::new("skopeo").args([
         "copy",
         "--all",
         "--preserve-digests",
-        &format!("oci-archive:{}", archive.display()),
+        &format!("oci-archive:{}:{tag}", archive.display()),
         &format!("oci:{}:hello", copy.path().display()),
     ]));
     // The same package again gives the same archive, byte for byte.
