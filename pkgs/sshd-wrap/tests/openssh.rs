@@ -23,7 +23,7 @@ fn setup(keys: &str) -> (tempfile::TempDir, std::path::PathBuf) {
 #[test]
 fn a_command_runs_with_its_exit_status_and_separate_stderr() {
     let (dir, key) = setup("KEY");
-    let daemon = Daemon::start(dir.path(), &[]);
+    let mut daemon = Daemon::start(dir.path(), &[]);
     let out = run(
         daemon
             .ssh(&key, "root")
@@ -33,10 +33,11 @@ fn a_command_runs_with_its_exit_status_and_separate_stderr() {
     assert_eq!(out.status.code(), Some(7), "{}", text(&out.stderr));
     assert_eq!(text(&out.stdout), "out\n0\n");
     assert!(text(&out.stderr).contains("err\n"), "{}", text(&out.stderr));
-    // The log names the user, the key and the end.
+    // The log names the user, the key and the end (written once the client has its status, so
+    // waited for rather than read at once).
+    daemon.wait_for_log("event=session-end user=root exit=7", T);
     let log = daemon.log();
     assert!(log.contains("event=login user=root"), "{log}");
-    assert!(log.contains("event=session-end user=root exit=7"), "{log}");
 }
 
 #[test]
