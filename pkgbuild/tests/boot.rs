@@ -10,11 +10,12 @@ mod common;
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
-use std::process::{Child, ChildStdin, Command, Output, Stdio};
+use std::process::{Child, ChildStdin, Output, Stdio};
 use std::time::{Duration, Instant};
 
 use common::host::{pkgbuild, workspace_manifest, Netns};
 use common::require;
+use common::ssh;
 
 /// Under TCG on 2 cores: about half a minute to the login prompt on amd64, more when emulating
 /// another architecture.
@@ -96,26 +97,6 @@ impl Drop for Peer {
     }
 }
 
-fn keygen(dir: &Path) -> PathBuf {
-    let key = dir.join("id_ed25519");
-    let out = Command::new("ssh-keygen")
-        .args(["-q", "-t", "ed25519", "-N", "", "-C", "boot-test", "-f"])
-        .arg(&key)
-        .output()
-        .unwrap();
-    assert!(out.status.success(), "{out:?}");
-    key
-}
-
-fn mkpasswd(password: &str) -> String {
-    let out = Command::new("mkpasswd")
-        .args(["-m", "sha-512", password])
-        .output()
-        .unwrap();
-    assert!(out.status.success(), "{out:?}");
-    String::from_utf8(out.stdout).unwrap().trim().to_string()
-}
-
 /// The example manifest, with the test's key, a shadow file for the console login, and an
 /// onshutdown container to see run.
 fn manifest(dir: &Path, key: &Path) -> PathBuf {
@@ -130,7 +111,7 @@ fn manifest(dir: &Path, key: &Path) -> PathBuf {
          \x20 - path: etc/getty.shadow\n    contents: \"root:{hash}:19000:0:99999:7:::\\n\"\n    mode: \"0600\"\n\
          onshutdown:\n  - name: goodbye\n    image: linuxkit/ntpd:0.1.0\n    command: [\"/usr/sbin/ntpd\", \"--version\"]\n",
         public = public.trim(),
-        hash = mkpasswd(PASSWORD),
+        hash = ssh::mkpasswd("sha-512", PASSWORD),
     );
     let path = dir.join("machine.yml");
     std::fs::write(&path, text).unwrap();
@@ -140,22 +121,8 @@ fn manifest(dir: &Path, key: &Path) -> PathBuf {
 fn ssh(netns: &Netns, key: &Path, address: &str, command: &str) -> Output {
     netns
         .command("ssh")
-        .args(["-F", "/dev/null", "-i"])
-        .arg(key)
-        .args([
-            "-o",
-            "IdentitiesOnly=yes",
-            "-o",
-            "BatchMode=yes",
-            "-o",
-            "StrictHostKeyChecking=no",
-            "-o",
-            "UserKnownHostsFile=/dev/null",
-            "-o",
-            "ConnectTimeout=20",
-            &format!("root@{address}"),
-            command,
-        ])
+        .args(ssh::options(key, "no", Path::new("/dev/null")))
+        .args([&format!("root@{address}"), command])
         .output()
         .unwrap()
 }
@@ -177,7 +144,7 @@ fn a_machine_of_our_packages_boots_under_qemu_and_works_together() {
         .prefix("boot")
         .tempdir_in("/tmp")
         .unwrap();
-    let key = keygen(dir.path());
+    let key = ssh::keygen(dir.path(), "boot-test");
 
     // The machine, from the stand-ins and our packages in the store the service tests share.
     let out_dir = dir.path().join("machine");

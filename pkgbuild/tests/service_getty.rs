@@ -9,13 +9,11 @@ use std::fs::File;
 use std::io::{Read, Write};
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
 use std::path::Path;
-use std::process::Command;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Condvar, Mutex};
 use std::time::{Duration, Instant};
 
 use common::host::{build_image, pkgbuild, sh_quote, Host, Running};
-use common::require;
 
 /// How long any one expected text may take to show up.
 const T: Duration = Duration::from_secs(30);
@@ -182,17 +180,6 @@ impl Session {
     }
 }
 
-/// A crypt(3) hash made by libxcrypt, as a LinuxKit user makes getty.shadow's.
-fn mkpasswd(method: &str, password: &str) -> String {
-    require("mkpasswd", "whois");
-    let out = Command::new("mkpasswd")
-        .args(["-m", method, password])
-        .output()
-        .unwrap();
-    assert!(out.status.success(), "mkpasswd: {out:?}");
-    String::from_utf8(out.stdout).unwrap().trim().to_string()
-}
-
 /// PIDs (as the test sees them) of the processes called `comm` in the PID namespace `pidns`
 /// whose parent is called `parent`.
 fn processes_in(pidns: &str, comm: &str, parent: &str) -> Vec<u32> {
@@ -272,7 +259,10 @@ fn getty_image_logs_in_on_a_console_handed_in_and_the_shell_runs_on_the_host() {
     std::fs::write(dir.join("group"), "root:x:0:\n").unwrap();
     std::fs::write(
         dir.join("getty.shadow"),
-        format!("root:{}:19000:0:::::\n", mkpasswd("yescrypt", PASSWORD)),
+        format!(
+            "root:{}:19000:0:::::\n",
+            common::ssh::mkpasswd("yescrypt", PASSWORD)
+        ),
     )
     .unwrap();
 

@@ -5,13 +5,8 @@ mod common;
 
 use std::time::Instant;
 
-use common::chrony::Chrony;
+use common::chrony::{offset_line, Chrony};
 use common::host::{build_image, pkgbuild, Host};
-
-fn field<'a>(line: &'a str, key: &str) -> Option<&'a str> {
-    line.split_whitespace()
-        .find_map(|w| w.strip_prefix(key)?.strip_prefix('='))
-}
 
 #[test]
 fn ntpd_image_measures_chronyd_as_a_container_with_sys_time_only() {
@@ -59,11 +54,7 @@ fn ntpd_image_measures_chronyd_as_a_container_with_sys_time_only() {
     let elapsed = started.elapsed();
     let log = String::from_utf8_lossy(&run.stderr);
     assert!(run.status.success(), "{run:?}");
-    let line = log
-        .lines()
-        .find(|l| l.contains("event=offset") || l.contains("event=exit") && l.contains("offset="))
-        .unwrap_or_else(|| panic!("no offset line:\n{log}"));
-    let offset: f64 = field(line, "offset").unwrap().parse().unwrap();
+    let (line, offset) = offset_line(&log);
     // Same machine, same clock.
     assert!(offset.abs() < 0.01, "{line}");
     assert!(line.contains(&server), "{line}");

@@ -16,8 +16,9 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, ExitStatus, Output, Stdio};
 use std::time::{Duration, Instant};
 
-use common::chrony::Chrony;
-use common::host::{build_image, pkgbuild, sh_quote};
+use common::chrony::{offset_line, Chrony};
+use common::host::{build_image, children, pkgbuild, sh_quote};
+use common::ssh;
 use common::{pinned, require};
 use nix::sys::signal::{kill, Signal};
 use nix::unistd::Pid;
@@ -97,14 +98,6 @@ fn processes() -> Vec<u32> {
     fs::read_dir("/proc")
         .unwrap()
         .filter_map(|e| e.ok()?.file_name().to_str()?.parse().ok())
-        .collect()
-}
-
-fn children(pid: u32) -> Vec<u32> {
-    fs::read_to_string(format!("/proc/{pid}/task/{pid}/children"))
-        .unwrap_or_default()
-        .split_whitespace()
-        .filter_map(|p| p.parse().ok())
         .collect()
 }
 
@@ -877,11 +870,6 @@ impl Drop for ShimHost {
     }
 }
 
-fn field<'a>(line: &'a str, key: &str) -> Option<&'a str> {
-    line.split_whitespace()
-        .find_map(|w| w.strip_prefix(key)?.strip_prefix('='))
-}
-
 #[test]
 fn ntpd_image_measures_chronyd_under_our_shim() {
     let setup = Instant::now();
@@ -949,11 +937,7 @@ fn ntpd_image_measures_chronyd_under_our_shim() {
         host.log()
     );
     let log = run.stderr();
-    let line = log
-        .lines()
-        .find(|l| l.contains("event=offset") || l.contains("event=exit") && l.contains("offset="))
-        .unwrap_or_else(|| panic!("no offset line:\n{log}"));
-    let offset: f64 = field(line, "offset").unwrap().parse().unwrap();
+    let (line, offset) = offset_line(&log);
     // Same machine, same clock.
     assert!(offset.abs() < 0.01, "{line}");
     assert!(line.contains(&server), "{line}");
@@ -965,16 +949,6 @@ fn ntpd_image_measures_chronyd_under_our_shim() {
     eprintln!(
         "ntpd under our shim measured {offset:+.6} s against chronyd; the task took {elapsed:?}"
     );
-}
-
-fn ssh_keygen(args: &[&str], path: &Path) -> Output {
-    let out = Command::new("ssh-keygen")
-        .args(args)
-        .arg(path)
-        .output()
-        .unwrap();
-    assert!(out.status.success(), "ssh-keygen {args:?}: {out:?}");
-    out
 }
 
 #[test]
@@ -993,11 +967,7 @@ fn sshd_wrap_image_serves_an_openssh_login_under_our_shim() {
     // file of the host's the session must see.
     let keys = host.dir.path().join("keys");
     fs::create_dir_all(&keys).unwrap();
-    let key = keys.join("id_ed25519");
-    ssh_keygen(
-        &["-q", "-t", "ed25519", "-N", "", "-C", "operator", "-f"],
-        &key,
-    );
+    let key = ssh::keygen(&keys, "operator");
     let dot_ssh = host.host_root().join(".ssh");
     fs::create_dir_all(&dot_ssh).unwrap();
     fs::set_permissions(&dot_ssh, fs::Permissions::from_mode(0o700)).unwrap();
@@ -1045,27 +1015,21 @@ fn sshd_wrap_image_serves_an_openssh_login_under_our_shim() {
     let host_key = host.host_var_lib().join("sshd-wrap/ssh_host_ed25519_key");
     let mode = fs::metadata(&host_key).unwrap().permissions().mode() & 0o777;
     assert_eq!(mode, 0o600, "{}", host_key.display());
-    let public = text(&ssh_keygen(&["-y", "-f"], &host_key).stdout);
+    let derived = Command::new("ssh-keygen")
+        .args(["-y", "-f"])
+        .arg(&host_key)
+        .output()
+        .unwrap();
+    assert!(derived.status.success(), "ssh-keygen -y: {derived:?}");
+    let public = text(&derived.stdout);
     let known_hosts = keys.join("known_hosts");
     fs::write(&known_hosts, format!("[127.0.0.1]:{port} {public}")).unwrap();
 
     let login = Instant::now();
     let out = output_within(
         Command::new("ssh")
-            .args(["-F", "/dev/null", "-p", &port.to_string(), "-i"])
-            .arg(&key)
-            .args([
-                "-o",
-                "IdentitiesOnly=yes",
-                "-o",
-                "BatchMode=yes",
-                "-o",
-                "StrictHostKeyChecking=yes",
-                "-o",
-                "ConnectTimeout=20",
-                "-o",
-            ])
-            .arg(format!("UserKnownHostsFile={}", known_hosts.display()))
+            .args(["-p", &port.to_string()])
+            .args(ssh::options(&key, "yes", &known_hosts))
             .arg("root@127.0.0.1")
             .arg(
                 "hostname; id -u; cat /root/marker; readlink /proc/self/ns/mnt; \

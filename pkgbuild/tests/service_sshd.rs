@@ -5,7 +5,7 @@
 mod common;
 
 use std::net::TcpListener;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Command, Output};
 use std::time::{Duration, Instant};
 
@@ -14,33 +14,11 @@ use common::require;
 
 const T: Duration = Duration::from_secs(60);
 
-fn keygen(dir: &Path) -> PathBuf {
-    require("ssh-keygen", "openssh-client");
-    let path = dir.join("id_ed25519");
-    let out = Command::new("ssh-keygen")
-        .args(["-q", "-t", "ed25519", "-N", "", "-C", "operator", "-f"])
-        .arg(&path)
-        .output()
-        .unwrap();
-    assert!(out.status.success(), "{out:?}");
-    path
-}
-
 fn ssh(port: u16, key: &Path, known_hosts: &Path) -> Command {
     require("ssh", "openssh-client");
     let mut cmd = Command::new("ssh");
-    cmd.args(["-F", "/dev/null", "-p", &port.to_string(), "-i"])
-        .arg(key)
-        .args([
-            "-o",
-            "IdentitiesOnly=yes",
-            "-o",
-            "BatchMode=yes",
-            "-o",
-            "StrictHostKeyChecking=accept-new",
-            "-o",
-        ])
-        .arg(format!("UserKnownHostsFile={}", known_hosts.display()))
+    cmd.args(["-p", &port.to_string()])
+        .args(common::ssh::options(key, "accept-new", known_hosts))
         .arg("root@127.0.0.1");
     cmd
 }
@@ -82,7 +60,7 @@ fn sshd_wrap_image_serves_host_shells_as_a_container() {
     );
 
     let host = Host::new("ssh-host", None);
-    let key = keygen(host.dir.path());
+    let key = common::ssh::keygen(host.dir.path(), "operator");
     let public = std::fs::read_to_string(key.with_extension("pub")).unwrap();
     std::fs::write(host.dir.path().join("authorized_keys"), public).unwrap();
     let port = TcpListener::bind("127.0.0.1:0")

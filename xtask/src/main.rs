@@ -178,16 +178,7 @@ fn test(extra: &[String]) -> anyhow::Result<()> {
     ensure_packages(&all)?;
     // The boot test takes LinuxKit's kernel, runc and containerd from the store the service
     // tests share (CARGO_TARGET_TMPDIR): the stand-ins go there first.
-    let target = std::env::var_os("CARGO_TARGET_DIR")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| workspace_root().join("target"));
-    let store = target.join("tmp/service-images");
-    standins::run(&[
-        "--arch".to_string(),
-        "amd64".to_string(),
-        "--cache".to_string(),
-        store.display().to_string(),
-    ])?;
+    standins_for_tests("amd64")?;
     run(cargo()
         .args(["test", "--workspace", "--locked"])
         .args(extra))?;
@@ -211,16 +202,7 @@ fn boot_test(args: &[String]) -> anyhow::Result<()> {
     all.extend_from_slice(TEST_PACKAGES);
     all.push(qemu);
     ensure_packages(&all)?;
-    let target = std::env::var_os("CARGO_TARGET_DIR")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| workspace_root().join("target"));
-    let store = target.join("tmp/service-images");
-    standins::run(&[
-        "--arch".to_string(),
-        arch.clone(),
-        "--cache".to_string(),
-        store.display().to_string(),
-    ])?;
+    standins_for_tests(&arch)?;
     run(cargo()
         .args([
             "test",
@@ -233,6 +215,20 @@ fn boot_test(args: &[String]) -> anyhow::Result<()> {
             "--nocapture",
         ])
         .env("BOOT_ARCH", &arch))
+}
+
+/// Stand-ins for `arch` in the store the image tests share (their CARGO_TARGET_TMPDIR).
+fn standins_for_tests(arch: &str) -> anyhow::Result<()> {
+    let target = std::env::var_os("CARGO_TARGET_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| workspace_root().join("target"));
+    let store = target.join("tmp/service-images");
+    standins::run(&[
+        "--arch".to_string(),
+        arch.to_string(),
+        "--cache".to_string(),
+        store.display().to_string(),
+    ])
 }
 
 /// The packages under pkgs/ and crates/ whose library holds their protocol or parsing logic.

@@ -72,3 +72,19 @@ impl Drop for Chrony {
         let _ = self.child.wait();
     }
 }
+
+/// ntpd's `key=value` field of a log line.
+pub fn field<'a>(line: &'a str, key: &str) -> Option<&'a str> {
+    line.split_whitespace()
+        .find_map(|w| w.strip_prefix(key)?.strip_prefix('='))
+}
+
+/// The line where ntpd reports its measurement, and the offset it gives.
+pub fn offset_line(log: &str) -> (&str, f64) {
+    let line = log
+        .lines()
+        .find(|l| l.contains("event=offset") || l.contains("event=exit") && l.contains("offset="))
+        .unwrap_or_else(|| panic!("no offset line:\n{log}"));
+    let offset = field(line, "offset").unwrap().parse().unwrap();
+    (line, offset)
+}

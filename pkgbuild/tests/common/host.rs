@@ -252,7 +252,8 @@ impl Drop for Running {
     }
 }
 
-fn children(pid: u32) -> Vec<u32> {
+/// The PIDs whose parent is `pid`.
+pub fn children(pid: u32) -> Vec<u32> {
     std::fs::read_to_string(format!("/proc/{pid}/task/{pid}/children"))
         .unwrap_or_default()
         .split_whitespace()

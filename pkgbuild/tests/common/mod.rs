@@ -4,6 +4,7 @@
 pub mod chrony;
 pub mod host;
 pub mod registry;
+pub mod ssh;
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
