@@ -21,14 +21,23 @@ pub struct StoredImage {
 }
 
 impl StoredImage {
-    /// The image for `platform` of the index `index_digest`.
-    pub fn read(store: &Store, index_digest: &str, platform: Platform) -> anyhow::Result<Self> {
-        let index: ImageIndex = serde_json::from_slice(&store.read(index_digest)?)
-            .with_context(|| format!("{index_digest} is not an image index"))?;
-        let entry = crate::image::entry_for(&index, platform)
-            .with_context(|| format!("the image has no {platform} manifest"))?;
-        let manifest: ImageManifest =
-            serde_json::from_slice(&store.read(entry.digest().as_ref())?)?;
+    /// The image for `platform` of `digest`: an index, or a single manifest (pulled images may
+    /// be either).
+    pub fn read(store: &Store, digest: &str, platform: Platform) -> anyhow::Result<Self> {
+        let top = store.read(digest)?;
+        let value: serde_json::Value = serde_json::from_slice(&top)
+            .with_context(|| format!("{digest} is not an image index or manifest"))?;
+        let manifest_bytes = if value.get("manifests").is_some() {
+            let index: ImageIndex = serde_json::from_slice(&top)
+                .with_context(|| format!("{digest} is not an image index"))?;
+            let entry = crate::image::entry_for(&index, platform)
+                .with_context(|| format!("the image has no {platform} manifest"))?;
+            store.read(entry.digest().as_ref())?
+        } else {
+            top
+        };
+        let manifest: ImageManifest = serde_json::from_slice(&manifest_bytes)
+            .with_context(|| format!("{digest}: not an image manifest"))?;
         let config: ImageConfiguration =
             serde_json::from_slice(&store.read(manifest.config().digest().as_ref())?)?;
         Ok(StoredImage {
@@ -39,6 +48,16 @@ impl StoredImage {
                 .map(|l| l.digest().to_string())
                 .collect(),
         })
+    }
+
+    /// A layer's tar stream: gzip'd or plain, told by its first bytes (registries' media types
+    /// for the two vary).
+    pub fn layer_tar(bytes: &[u8]) -> anyhow::Result<Box<dyn std::io::Read + '_>> {
+        match bytes {
+            [0x1f, 0x8b, ..] => Ok(Box::new(flate2::read::GzDecoder::new(bytes))),
+            [0x28, 0xb5, 0x2f, 0xfd, ..] => bail!("zstd-compressed layers are not supported"),
+            _ => Ok(Box::new(bytes)),
+        }
     }
 
     /// The label, checked as LinuxKit checks it.
@@ -76,7 +95,7 @@ impl StoredImage {
         std::fs::create_dir_all(dir)?;
         for digest in &self.layers {
             let bytes = store.read(digest)?;
-            let mut archive = tar::Archive::new(flate2::read::GzDecoder::new(&bytes[..]));
+            let mut archive = tar::Archive::new(Self::layer_tar(&bytes)?);
             archive.set_preserve_permissions(true);
             archive.set_preserve_ownerships(true);
             archive.set_unpack_xattrs(false);

@@ -17,6 +17,7 @@ pub mod linuxkit;
 pub mod machine;
 pub mod metadata;
 pub mod platform;
+pub mod pull;
 pub mod push;
 pub mod registry;
 pub mod resolve;

@@ -15,6 +15,7 @@ use crate::build::{self, BuildOptions};
 use crate::bundle::StoredImage;
 use crate::linuxkit::{image_refs, parse_reference};
 use crate::platform::Platform;
+use crate::registry::{Client, Reference};
 use crate::rootfs::{dir, file, symlink, Root};
 use crate::store::Store;
 use crate::workspace::Workspace;
@@ -75,47 +76,62 @@ fn line_of(text: &str, field: &str) -> Option<usize> {
         .map(|i| i + 1)
 }
 
-/// Finds an image for `reference`: a workspace package (built for `platform` if missing), or an
-/// image in the store by its name or pinned digest.
-fn resolve(
-    ws: &Workspace,
-    store: &Store,
-    reference: &str,
-    platform: Platform,
-    log: &mut dyn Write,
-) -> anyhow::Result<StoredImage> {
-    let bare = reference.strip_prefix("docker.io/").unwrap_or(reference);
-    let parsed = parse_reference(bare);
-    if let Some(pkg) = ws.packages.iter().find(|p| p.repo() == parsed.name) {
-        let opts = BuildOptions {
-            platforms: Some(vec![platform]),
-            force: false,
+impl Assembly<'_> {
+    /// Finds an image for `reference`: a workspace package (built for the platform if missing),
+    /// an image in the store by its name or pinned digest, or else one pulled from its registry
+    /// into the store (with push's credentials), as LinuxKit fills its cache.
+    fn resolve(&mut self, reference: &str) -> anyhow::Result<StoredImage> {
+        let bare = reference.strip_prefix("docker.io/").unwrap_or(reference);
+        let parsed = parse_reference(bare);
+        if let Some(pkg) = self.ws.packages.iter().find(|p| p.repo() == parsed.name) {
+            let opts = BuildOptions {
+                platforms: Some(vec![self.platform]),
+                force: false,
+            };
+            let built = build::build_package(self.ws, self.store, pkg, &opts, self.log)?;
+            if let Some(pinned) = parsed.digest {
+                if pinned != built.index_digest && self.store.read(pinned).is_ok() {
+                    return StoredImage::read(self.store, pinned, self.platform);
+                }
+            }
+            return StoredImage::read(self.store, &built.index_digest, self.platform);
+        }
+        let name = match parsed.tag {
+            Some(tag) => format!("{}:{tag}", parsed.name),
+            None if parsed.digest.is_some() => {
+                format!("{}@{}", parsed.name, parsed.digest.unwrap())
+            }
+            None => format!("{}:latest", parsed.name),
         };
-        let built = build::build_package(ws, store, pkg, &opts, log)?;
-        if let Some(pinned) = parsed.digest {
-            if pinned != built.index_digest && store.read(pinned).is_ok() {
-                return StoredImage::read(store, pinned, platform);
+        let held = match parsed.digest {
+            Some(d) => Some(d.to_string()),
+            None => self.store.find_ref(&name)?.map(|d| d.digest().to_string()),
+        };
+        if let Some(digest) = &held {
+            // A stored image may lack this platform (a pull takes one platform only).
+            if let Ok(image) = StoredImage::read(self.store, digest, self.platform) {
+                return Ok(image);
             }
         }
-        return StoredImage::read(store, &built.index_digest, platform);
+        let remote = Reference::parse(bare).with_context(|| format!("image {reference}"))?;
+        let digest = crate::pull::pull(
+            self.client,
+            self.store,
+            &remote,
+            &name,
+            self.platform,
+            self.log,
+        )
+        .with_context(|| {
+            format!(
+                "{reference} is neither a package of this workspace nor in the store, and \
+                 pulling it failed (for LinuxKit's kernel, runc and containerd here: cargo xtask \
+                 standins)"
+            )
+        })?;
+        StoredImage::read(self.store, &digest, self.platform)
+            .with_context(|| format!("image {reference}"))
     }
-    let digest = match parsed.digest {
-        Some(d) => d.to_string(),
-        None => {
-            let name = format!("{}:{}", parsed.name, parsed.tag.unwrap_or("latest"));
-            store
-                .find_ref(&name)?
-                .with_context(|| {
-                    format!(
-                        "{reference} is neither a package of this workspace nor in the store \
-                         (for LinuxKit's kernel, runc and containerd: cargo xtask standins)"
-                    )
-                })?
-                .digest()
-                .to_string()
-        }
-    };
-    StoredImage::read(store, &digest, platform).with_context(|| format!("image {reference}"))
 }
 
 /// LinuxKit's fix-ups of every image's files: mount points for /dev, /proc, /sys, an empty
@@ -146,7 +162,8 @@ fn fix_up(root: &mut Root, at: &str) {
 fn unpack(root: &mut Root, store: &Store, image: &StoredImage, at: &str) -> anyhow::Result<()> {
     for digest in &image.layers {
         let bytes = store.read(digest)?;
-        root.apply_tar(flate2::read::GzDecoder::new(&bytes[..]), at)?;
+        root.apply_tar(StoredImage::layer_tar(&bytes)?, at)
+            .with_context(|| format!("layer {digest}"))?;
     }
     Ok(())
 }
@@ -167,7 +184,8 @@ fn add_bundles(
             format!("{i:03}-{name}")
         };
         let bundle = format!("containers/{section}/{folder}");
-        let image = resolve(ctx.ws, ctx.store, &reference, ctx.platform, ctx.log)
+        let image = ctx
+            .resolve(&reference)
             .with_context(|| format!("{section}[{i}] ({name})"))?;
         let label = image.label()?;
         let (spec, runtime) = to_oci(&label, entry, &image.defaults(), &BTreeMap::new())
@@ -217,6 +235,7 @@ fn pretty_json<T: serde::Serialize>(value: &T) -> anyhow::Result<Vec<u8>> {
 struct Assembly<'a> {
     ws: &'a Workspace,
     store: &'a Store,
+    client: &'a Client,
     platform: Platform,
     log: &'a mut dyn Write,
     extracted: BTreeMap<(String, bool), String>,
@@ -276,9 +295,11 @@ fn add_files(root: &mut Root, manifest: &Manifest, base: &Path) -> anyhow::Resul
 }
 
 /// Builds the machine of `manifest_path` for `platform` into `out`.
+#[allow(clippy::too_many_arguments)]
 pub fn build_machine(
     ws: &Workspace,
     store: &Store,
+    client: &Client,
     manifest_path: &Path,
     platform: Platform,
     format: Format,
@@ -300,13 +321,14 @@ pub fn build_machine(
     let mut ctx = Assembly {
         ws,
         store,
+        client,
         platform,
         log,
         extracted: BTreeMap::new(),
     };
 
     // The kernel image: its binary beside the initrd, its modules in the root.
-    let kimage = resolve(ws, store, &kernel.image, platform, ctx.log).context("kernel")?;
+    let kimage = ctx.resolve(&kernel.image).context("kernel")?;
     let mut kroot = Root::default();
     unpack(&mut kroot, store, &kimage, "")?;
     let binary = kernel.binary.clone().unwrap_or_else(|| "kernel".into());
@@ -321,7 +343,8 @@ pub fn build_machine(
         }
     }
     for (i, reference) in manifest.init.iter().enumerate() {
-        let image = resolve(ws, store, reference, platform, ctx.log)
+        let image = ctx
+            .resolve(reference)
             .with_context(|| format!("init[{i}]"))?;
         unpack(&mut root, store, &image, "")?;
     }

@@ -134,6 +134,9 @@ enum Command {
         /// [default: the manifest's name without .yml, beside it]
         #[arg(short, long, value_name = "DIR")]
         output: Option<PathBuf>,
+        /// Allow plain HTTP to registries that are not on loopback (for pulls)
+        #[arg(long)]
+        insecure: bool,
     },
     /// Boot a machine that `pkgbuild image` made, under QEMU, its console on this terminal
     Boot {
@@ -177,6 +180,29 @@ fn registry_client(insecure: bool) -> pkgbuild::registry::Client {
         insecure,
         ..Default::default()
     })
+}
+
+/// The platforms of an index's entries, or of a single manifest's config (a pulled image).
+fn platforms_of(store: &Store, bytes: &[u8]) -> String {
+    use oci_spec::image::{ImageConfiguration, ImageIndex, ImageManifest};
+    if let Ok(index) = serde_json::from_slice::<ImageIndex>(bytes) {
+        return index
+            .manifests()
+            .iter()
+            .filter_map(|m| {
+                m.platform()
+                    .as_ref()
+                    .map(|p| format!("linux/{}", p.architecture()))
+            })
+            .collect::<Vec<_>>()
+            .join(",");
+    }
+    serde_json::from_slice::<ImageManifest>(bytes)
+        .ok()
+        .and_then(|m| store.read(m.config().digest().as_ref()).ok())
+        .and_then(|c| serde_json::from_slice::<ImageConfiguration>(&c).ok())
+        .map(|c| format!("linux/{}", c.architecture()))
+        .unwrap_or_else(|| "not an image".into())
 }
 
 fn parse_platforms(list: &Option<String>) -> anyhow::Result<Option<Vec<Platform>>> {
@@ -266,19 +292,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             for (name, desc) in store.refs()? {
                 let digest = desc.digest().to_string();
                 let platforms = match store.read(&digest) {
-                    Ok(bytes) => serde_json::from_slice::<oci_spec::image::ImageIndex>(&bytes)
-                        .map(|i| {
-                            i.manifests()
-                                .iter()
-                                .filter_map(|m| {
-                                    m.platform()
-                                        .as_ref()
-                                        .map(|p| format!("linux/{}", p.architecture()))
-                                })
-                                .collect::<Vec<_>>()
-                                .join(",")
-                        })
-                        .unwrap_or_else(|_| "not an index".into()),
+                    Ok(bytes) => platforms_of(&store, &bytes),
                     Err(e) => format!("({e})"),
                 };
                 writeln!(out, "{name}  {digest}  {platforms}")?;
@@ -469,6 +483,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             format,
             arch,
             output,
+            insecure,
         } => {
             let ws = Workspace::load(cli.manifest_path.as_deref())?;
             let store = open_store(&cli.cache)?;
@@ -480,6 +495,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             let made = pkgbuild::machine::build_machine(
                 &ws,
                 &store,
+                &registry_client(*insecure),
                 manifest,
                 platform,
                 *format,

@@ -364,3 +364,163 @@ fn resolve_then_verify_against_the_registry() {
         "{report}"
     );
 }
+
+/// A kernel-shaped image (`kernel` and `kernel.tar`) made by umoci, copied by skopeo to the
+/// registry as a single-platform Docker v2s2 image: the other shape a registry serves.
+fn push_fake_kernel(registry: &RegistryServer, dir: &Path, kernel: &[u8]) -> String {
+    common::require("umoci", "umoci");
+    let layout = dir.join("layout");
+    let bundle = dir.join("bundle");
+    let layout_ref = format!("{}:fake", layout.display());
+    run_ok(
+        Command::new("umoci")
+            .args(["init", "--layout"])
+            .arg(&layout),
+    );
+    run_ok(Command::new("umoci").args(["new", "--image", &layout_ref]));
+    run_ok(
+        Command::new("umoci")
+            .args(["unpack", "--image", &layout_ref])
+            .arg(&bundle),
+    );
+    let rootfs = bundle.join("rootfs");
+    std::fs::write(rootfs.join("kernel"), kernel).unwrap();
+    let modules = dir.join("modules");
+    std::fs::create_dir_all(modules.join("lib/modules/6.1.0-fake")).unwrap();
+    std::fs::write(modules.join("lib/modules/6.1.0-fake/modules.dep"), "").unwrap();
+    run_ok(
+        Command::new("tar")
+            .arg("-cf")
+            .arg(rootfs.join("kernel.tar"))
+            .arg("-C")
+            .arg(&modules)
+            .arg("lib"),
+    );
+    run_ok(
+        Command::new("umoci")
+            .args(["repack", "--image", &layout_ref])
+            .arg(&bundle),
+    );
+    let reference = format!("{}/linuxkit/kernel:fake", registry.host());
+    run_ok(
+        Command::new("skopeo")
+            .args([
+                "copy",
+                "--quiet",
+                "--format",
+                "v2s2",
+                "--dest-tls-verify=false",
+            ])
+            .args(["--dest-creds", "ci:s3cret"])
+            .arg(format!("oci:{layout_ref}"))
+            .arg(format!("docker://{reference}")),
+    );
+    reference
+}
+
+#[test]
+fn image_pulls_what_the_store_lacks_with_push_credentials() {
+    let registry = RegistryServer::htpasswd("ci", "s3cret");
+    let s = setup();
+    let org = format!("{}/team", registry.host());
+    docker_config(s.docker.path(), &registry.host(), "ci", "s3cret");
+    let (_, digest) = pushed(
+        &ok(s.run(&["push", "other", "--org", &org, "--platforms", AMD64])),
+        "other",
+    );
+    let work = tempfile::tempdir().unwrap();
+    let kernel_bytes = b"not really a kernel, but its bytes must arrive".to_vec();
+    let kernel = push_fake_kernel(&registry, work.path(), &kernel_bytes);
+    let manifest = work.path().join("os.yml");
+    std::fs::write(
+        &manifest,
+        format!(
+            "kernel:\n  image: {kernel}\n  cmdline: \"console=ttyS0\"\nservices:\n  - name: other\n    image: {org}/other@{digest}\n"
+        ),
+    )
+    .unwrap();
+    let image = |store: &Path, docker: &Path, arch: &str, out: &Path| {
+        let manifest = manifest.to_str().unwrap();
+        let out = out.to_str().unwrap();
+        let args = [
+            "image", manifest, "--format", "tar", "--arch", arch, "-o", out,
+        ];
+        pkgbuild(&s.fx, store, docker, &args)
+    };
+
+    // A store that holds neither image: both are pulled, with the credentials push uses.
+    let store = tempfile::tempdir().unwrap();
+    let out_a = work.path().join("a");
+    let made = image(store.path(), s.docker.path(), "amd64", &out_a);
+    ok(made.clone());
+    let log = String::from_utf8_lossy(&made.stderr);
+    assert!(
+        log.contains(&format!("pulling {kernel} "))
+            && log.contains(&format!("pulling {org}/other@{digest} ")),
+        "{log}"
+    );
+    assert_eq!(std::fs::read(out_a.join("kernel")).unwrap(), kernel_bytes);
+    let listing = run_ok(Command::new("tar").arg("-tf").arg(out_a.join("rootfs.tar")));
+    for path in [
+        "lib/modules/6.1.0-fake/modules.dep",
+        "containers/services/other/config.json",
+        "containers/services/other/rootfs",
+    ] {
+        assert!(
+            listing.lines().any(|l| l.trim_end_matches('/') == path),
+            "{path} missing:\n{listing}"
+        );
+    }
+    let names = ok(pkgbuild(&s.fx, store.path(), s.docker.path(), &["ls"]));
+    assert!(names.contains(&format!("{kernel} ")), "{names}");
+
+    // Pulled once: with the registry gone, the store alone makes the same machine.
+    drop(registry);
+    let out_b = work.path().join("b");
+    ok(image(store.path(), s.docker.path(), "amd64", &out_b));
+    assert_eq!(
+        std::fs::read(out_a.join("rootfs.tar")).unwrap(),
+        std::fs::read(out_b.join("rootfs.tar")).unwrap()
+    );
+
+    // What the registry cannot give is an error naming the reference and the reason; nothing
+    // is named in the store for it.
+    let empty = tempfile::tempdir().unwrap();
+    let err = failed(image(empty.path(), s.docker.path(), "amd64", &out_b));
+    assert!(err.contains(&kernel) && err.contains("kernel"), "{err}");
+    let names = ok(pkgbuild(&s.fx, empty.path(), s.docker.path(), &["ls"]));
+    assert!(!names.contains(&kernel), "{names}");
+}
+
+#[test]
+fn image_pulls_refuse_bad_credentials_and_other_platforms() {
+    let registry = RegistryServer::htpasswd("ci", "s3cret");
+    let s = setup();
+    let work = tempfile::tempdir().unwrap();
+    let kernel = push_fake_kernel(&registry, work.path(), b"k");
+    let manifest = work.path().join("os.yml");
+    std::fs::write(&manifest, format!("kernel:\n  image: {kernel}\n")).unwrap();
+    let run = |docker: &Path, arch: &str| {
+        let store = tempfile::tempdir().unwrap();
+        let out = work.path().join("out");
+        let (manifest, out) = (manifest.to_str().unwrap(), out.to_str().unwrap());
+        failed(pkgbuild(
+            &s.fx,
+            store.path(),
+            docker,
+            &["image", manifest, "--arch", arch, "-o", out],
+        ))
+    };
+    docker_config(s.docker.path(), &registry.host(), "ci", "wrong");
+    let err = run(s.docker.path(), "amd64");
+    assert!(
+        err.contains("401") && err.contains("linuxkit/kernel"),
+        "{err}"
+    );
+    docker_config(s.docker.path(), &registry.host(), "ci", "s3cret");
+    let err = run(s.docker.path(), "arm64");
+    assert!(
+        err.contains("single-platform image for amd64, not linux/arm64"),
+        "{err}"
+    );
+}
