@@ -134,28 +134,42 @@ impl Assembly<'_> {
     }
 }
 
-/// LinuxKit's fix-ups of every image's files: mount points for /dev, /proc, /sys, an empty
-/// resolv.conf, a hosts file, and /etc/mtab.
-fn fix_up(root: &mut Root, at: &str) {
-    for d in ["dev", "proc", "sys"] {
-        root.mkdir(&format!("{at}/{d}"), 0o755);
+/// The `etc/hosts` LinuxKit gives every image.
+const HOSTS: &[u8] = b"127.0.0.1       localhost
+::1     localhost ip6-localhost ip6-loopback
+fe00::0 ip6-localnet
+ff00::0 ip6-mcastprefix
+ff02::1 ip6-allnodes
+ff02::2 ip6-allrouters
+";
+
+/// What `etc/resolv.conf` becomes in an image: `init:` images share the host's, which dhcpcd
+/// writes under /run/resolvconf; a container gets a placeholder (or a bind from its config).
+#[derive(Clone, Copy)]
+enum Resolv {
+    Host,
+    Container,
+}
+
+/// LinuxKit's fix-ups of every image it unpacks: the image's own `etc/hostname`,
+/// `dev/console`, `.dockerenv` and `Dockerfile` go; `etc/hosts` and `etc/resolv.conf` are
+/// LinuxKit's; the mount points and `etc/mtab` are made when missing.
+fn fix_up(root: &mut Root, at: &str, resolv: Resolv) {
+    let path = |p: &str| format!("{at}/{p}");
+    for dropped in [".dockerenv", "Dockerfile", "dev/console", "etc/hostname"] {
+        root.remove(&path(dropped));
     }
-    root.mkdir(&format!("{at}/etc"), 0o755);
-    if root.get(&format!("{at}/etc/resolv.conf")).is_none() {
-        root.insert(&format!("{at}/etc/resolv.conf"), file(Vec::new(), 0o644));
+    for d in ["dev", "dev/pts", "dev/shm", "etc", "proc", "sys"] {
+        root.mkdir(&path(d), 0o755);
     }
-    if root.get(&format!("{at}/etc/hosts")).is_none() {
-        root.insert(
-            &format!("{at}/etc/hosts"),
-            file(
-                b"127.0.0.1       localhost\n::1     localhost ip6-localhost ip6-loopback\n"
-                    .to_vec(),
-                0o644,
-            ),
-        );
-    }
-    if root.get(&format!("{at}/etc/mtab")).is_none() {
-        root.insert(&format!("{at}/etc/mtab"), symlink("/proc/mounts"));
+    root.insert(&path("etc/hosts"), file(HOSTS.to_vec(), 0o644));
+    let resolv_conf = match resolv {
+        Resolv::Host => symlink("/run/resolvconf/resolv.conf"),
+        Resolv::Container => file(b"\n# no resolv.conf configured\n".to_vec(), 0o644),
+    };
+    root.insert(&path("etc/resolv.conf"), resolv_conf);
+    if root.get(&path("etc/mtab")).is_none() {
+        root.insert(&path("etc/mtab"), symlink("/proc/mounts"));
     }
 }
 
@@ -188,7 +202,7 @@ fn add_bundles(
             .resolve(&reference)
             .with_context(|| format!("{section}[{i}] ({name})"))?;
         let label = image.label()?;
-        let (spec, runtime) = to_oci(&label, entry, &image.defaults(), &BTreeMap::new())
+        let (spec, runtime) = to_oci(&label, entry, &image.defaults(), &ctx.ids)
             .with_context(|| format!("{section}[{i}] ({name})"))?;
         let readonly = spec["root"]["readonly"] == serde_json::Value::Bool(true);
         // An image used twice is extracted once; the others take it from there.
@@ -197,7 +211,7 @@ fn add_bundles(
             None => {
                 let at = format!("{bundle}/{}", extract_dir(readonly));
                 unpack(root, ctx.store, &image, &at)?;
-                fix_up(root, &at);
+                fix_up(root, &at, Resolv::Container);
                 ctx.extracted
                     .insert((reference.clone(), readonly), at.clone());
                 at
@@ -239,6 +253,8 @@ struct Assembly<'a> {
     platform: Platform,
     log: &'a mut dyn Write,
     extracted: BTreeMap<(String, bool), String>,
+    /// Container names usable as uid/gid ([`Manifest::ids`]).
+    ids: BTreeMap<String, u32>,
 }
 
 fn mode_of(text: &Option<String>, default: u32) -> anyhow::Result<u32> {
@@ -248,28 +264,39 @@ fn mode_of(text: &Option<String>, default: u32) -> anyhow::Result<u32> {
     }
 }
 
-/// `files:` entries, relative to the manifest's folder.
-fn add_files(root: &mut Root, manifest: &Manifest, base: &Path) -> anyhow::Result<()> {
+/// `files:` entries, as LinuxKit writes them: after everything else; uid/gid names are the
+/// manifest's container ids; each parent folder not written by an earlier entry is (re)made
+/// with the entry's owner and its mode plus the x bits of every class that has any bit.
+/// A relative `source` is read from the manifest's folder, `~/` from the home folder.
+fn add_files(
+    root: &mut Root,
+    manifest: &Manifest,
+    text: &str,
+    base: &Path,
+    ids: &BTreeMap<String, u32>,
+) -> anyhow::Result<()> {
+    let mut written_dirs = std::collections::BTreeSet::new();
     for (i, f) in manifest.files.iter().enumerate() {
-        let path = f.path.trim_start_matches('/');
+        let path = f.path.strip_prefix('/').unwrap_or(&f.path);
         let what = || format!("files[{i}] ({})", f.path);
-        let uid = match &f.uid {
-            Some(linuxkit_config::Id::Number(n)) => *n,
-            _ => 0,
+        let id = |id: &Option<linuxkit_config::Id>| -> anyhow::Result<u32> {
+            match id {
+                Some(id) => id
+                    .number(ids)
+                    .map_err(anyhow::Error::msg)
+                    .with_context(what),
+                None => Ok(0),
+            }
         };
-        let gid = match &f.gid {
-            Some(linuxkit_config::Id::Number(n)) => *n,
-            _ => 0,
-        };
+        let (uid, gid) = (id(&f.uid)?, id(&f.gid)?);
+        let default_mode = if f.directory { 0o700 } else { 0o600 };
+        let mode = mode_of(&f.mode, default_mode).with_context(what)?;
         let mut node = if f.directory {
-            dir(mode_of(&f.mode, 0o755).with_context(what)?)
+            dir(mode)
         } else if let Some(target) = &f.symlink {
             symlink(target)
-        } else if let Some(text) = &f.contents {
-            file(
-                text.clone().into_bytes(),
-                mode_of(&f.mode, 0o600).with_context(what)?,
-            )
+        } else if let Some(contents) = &f.contents {
+            file(contents.clone().into_bytes(), mode)
         } else if let Some(source) = &f.source {
             let src = match source.strip_prefix("~/") {
                 Some(rest) => {
@@ -277,21 +304,65 @@ fn add_files(root: &mut Root, manifest: &Manifest, base: &Path) -> anyhow::Resul
                 }
                 None => base.join(source),
             };
-            match std::fs::read(&src) {
-                Ok(data) => file(data, mode_of(&f.mode, 0o600).with_context(what)?),
-                Err(_) if f.optional => continue,
-                Err(e) => bail!("{}: reading {}: {e}", what(), src.display()),
+            if f.optional && std::fs::symlink_metadata(&src).is_err() {
+                continue;
             }
-        } else if f.metadata.is_some() {
-            bail!("{}: metadata files are not supported yet", what());
+            let data = std::fs::read(&src)
+                .with_context(|| format!("{}: reading {}", what(), src.display()))?;
+            file(data, mode)
+        } else if let Some(format) = &f.metadata {
+            file(metadata(text, format).with_context(what)?, mode)
         } else {
-            file(Vec::new(), mode_of(&f.mode, 0o600).with_context(what)?)
+            bail!("{}: nothing to write", what());
         };
+        let dir_mode = mode
+            | [0o700, 0o070, 0o007]
+                .iter()
+                .filter(|class| mode & **class != 0)
+                .map(|class| class & 0o111)
+                .sum::<u32>();
+        let mut parent = String::new();
+        for part in path
+            .split('/')
+            .collect::<Vec<_>>()
+            .split_last()
+            .map(|(_, p)| p)
+            .unwrap_or(&[])
+        {
+            parent = if parent.is_empty() {
+                part.to_string()
+            } else {
+                format!("{parent}/{part}")
+            };
+            if written_dirs.insert(parent.clone()) {
+                let mut d = dir(dir_mode & 0o7777);
+                (d.uid, d.gid) = (uid, gid);
+                root.insert(&parent, d);
+            }
+        }
+        if f.directory {
+            written_dirs.insert(path.trim_end_matches('/').to_string());
+        }
         node.uid = uid;
         node.gid = gid;
         root.insert(path, node);
     }
     Ok(())
+}
+
+/// A `metadata` file: the manifest as YAML, or as JSON indented by four spaces.
+fn metadata(text: &str, format: &str) -> anyhow::Result<Vec<u8>> {
+    let value: serde_json::Value = serde_yaml::from_str(text)?;
+    match format {
+        "yaml" => Ok(serde_yaml::to_string(&value)?.into_bytes()),
+        _ => {
+            let mut out = Vec::new();
+            let indent = serde_json::ser::PrettyFormatter::with_indent(b"    ");
+            let mut ser = serde_json::Serializer::with_formatter(&mut out, indent);
+            serde::Serialize::serialize(&value, &mut ser)?;
+            Ok(out)
+        }
+    }
 }
 
 /// Builds the machine of `manifest_path` for `platform` into `out`.
@@ -325,6 +396,7 @@ pub fn build_machine(
         platform,
         log,
         extracted: BTreeMap::new(),
+        ids: manifest.ids(),
     };
 
     // The kernel image: its binary beside the initrd, its modules in the root.
@@ -338,22 +410,33 @@ pub fn build_machine(
     };
     let tar_name = kernel.tar.clone().unwrap_or_else(|| "kernel.tar".into());
     if tar_name != "none" {
-        if let Some(crate::rootfs::Kind::File(data)) = kroot.get(&tar_name).map(|n| &n.kind) {
-            root.apply_tar(&data[..], "")?;
+        match kroot.get(&tar_name).map(|n| &n.kind) {
+            Some(crate::rootfs::Kind::File(data)) => root.apply_tar(&data[..], "")?,
+            _ => bail!(
+                "kernel image {} has no file {tar_name} (say `tar: none` for a kernel without modules)",
+                kernel.image
+            ),
         }
     }
+    // Early microcode: its cpio goes before the initrd, uncompressed, as the kernel wants it.
+    let ucode = match &kernel.ucode {
+        Some(name) => match kroot.get(name).map(|n| &n.kind) {
+            Some(crate::rootfs::Kind::File(data)) => data.clone(),
+            _ => Vec::new(),
+        },
+        None => Vec::new(),
+    };
     for (i, reference) in manifest.init.iter().enumerate() {
         let image = ctx
             .resolve(reference)
             .with_context(|| format!("init[{i}]"))?;
         unpack(&mut root, store, &image, "")?;
+        fix_up(&mut root, "", Resolv::Host);
     }
     add_bundles(&mut root, &mut ctx, "onboot", &manifest.onboot)?;
     add_bundles(&mut root, &mut ctx, "onshutdown", &manifest.onshutdown)?;
     add_bundles(&mut root, &mut ctx, "services", &manifest.services)?;
-    // As LinuxKit does: the manifest itself, for whoever is on the machine.
-    root.insert("etc/linuxkit.yml", file(text.clone().into_bytes(), 0o644));
-    add_files(&mut root, &manifest, &base)?;
+    add_files(&mut root, &manifest, &text, &base, &ctx.ids)?;
 
     std::fs::create_dir_all(out)?;
     let mut files = Vec::new();
@@ -369,7 +452,7 @@ pub fn build_machine(
     write("kernel", &kernel_bytes)?;
     write("cmdline", format!("{}\n", kernel.cmdline.trim()).as_bytes())?;
     match format {
-        Format::KernelInitrd => write("initrd.img", &root.to_initrd(0)?)?,
+        Format::KernelInitrd => write("initrd.img", &[ucode, root.to_initrd(0)?].concat())?,
         Format::Tar => write("rootfs.tar", &root.to_tar(0)?)?,
     }
     Ok(Outputs {

@@ -97,13 +97,30 @@ impl Drop for Peer {
     }
 }
 
-/// The example manifest, with the test's key, a shadow file for the console login, and an
-/// onshutdown container to see run.
+/// A service in a network namespace of its own, given one end of a veth pair and its namespace
+/// bound to a path by runtime.json, as LinuxKit manifests do.
+const PROBE_SERVICE: &str = "services:
+  - name: netprobe
+    image: linuxkit/busybox:1.35.0-4_deb12u1_b1
+    command: [\"/bin/busybox\", \"sleep\", \"86400\"]
+    net: new
+    runtime:
+      interfaces:
+        - name: probe0
+          add: veth
+          peer: probe1
+      bindNS:
+        net: /run/netns/probe
+";
+
+/// The example manifest, with the test's key, a shadow file for the console login, a service
+/// with runtime.json interfaces and bindNS, and an onshutdown container to see run.
 fn manifest(dir: &Path, key: &Path) -> PathBuf {
     let (console, _, _) = arch_facts(&arch());
     let example = std::fs::read_to_string(repo_root().join("examples/qemu.yml"))
         .unwrap()
-        .replace("console=ttyS0", &format!("console={console}"));
+        .replace("console=ttyS0", &format!("console={console}"))
+        .replacen("services:\n", PROBE_SERVICE, 1);
     let public = std::fs::read_to_string(key.with_extension("pub")).unwrap();
     let text = format!(
         "{example}  - path: root/.ssh/authorized_keys\n    contents: {public:?}\n    mode: \"0600\"\n\
@@ -261,7 +278,7 @@ fn a_machine_of_our_packages_boots_under_qemu_and_works_together() {
     let to_prompt = booted.elapsed();
     machine.wait_for("every service started", STEP, |c| c.contains("event=ready"));
     let console = machine.console();
-    for service in ["getty", "dhcpcd", "ntpd", "sshd"] {
+    for service in ["netprobe", "getty", "dhcpcd", "ntpd", "sshd"] {
         assert!(
             console.contains(&format!("event=service name={service} state=started")),
             "{service}:\n{console}"
@@ -339,7 +356,7 @@ fn a_machine_of_our_packages_boots_under_qemu_and_works_together() {
     );
     let text = String::from_utf8_lossy(&out.stdout).into_owned();
     assert!(out.status.success(), "{out:?}");
-    for service in ["getty", "dhcpcd", "ntpd", "sshd"] {
+    for service in ["netprobe", "getty", "dhcpcd", "ntpd", "sshd"] {
         assert!(
             text.lines()
                 .any(|l| l.starts_with(service) && l.contains("RUNNING")),
@@ -354,6 +371,31 @@ fn a_machine_of_our_packages_boots_under_qemu_and_works_together() {
         !text.contains("containerd-shim-runc-v2\n"),
         "the Go shim runs:\n{text}"
     );
+    // runtime.json of a service: probe0 moved into its namespace, which is bound on the path
+    // named; the veth's other end stays in the host.
+    let out = ssh(
+        &netns,
+        &key,
+        &address,
+        "ip -o link show probe1 && nsenter --net=/run/netns/probe ip -o link show \
+         && ! ip link show probe0 2>/dev/null",
+    );
+    let text = String::from_utf8_lossy(&out.stdout).into_owned();
+    assert!(
+        out.status.success(),
+        "{out:?}\n{}",
+        ssh(&netns, &key, &address, "cat /var/log/netprobe.log")
+            .stdout
+            .escape_ascii()
+    );
+    let netns_links: Vec<&str> = text
+        .lines()
+        .skip(1)
+        .filter_map(|l| l.split(": ").nth(1))
+        .map(|name| name.split('@').next().unwrap())
+        .collect();
+    assert_eq!(netns_links, ["lo", "probe0"], "{text}");
+
     let memory = ssh(&netns, &key, &address, "free -k").stdout;
     let memory = String::from_utf8_lossy(&memory).into_owned();
 

@@ -365,42 +365,10 @@ fn resolve_then_verify_against_the_registry() {
     );
 }
 
-/// A kernel-shaped image (`kernel` and `kernel.tar`) made by umoci, copied by skopeo to the
-/// registry as a single-platform Docker v2s2 image: the other shape a registry serves.
+/// The fake kernel image, copied by skopeo to the registry as a single-platform Docker v2s2
+/// image: the other shape a registry serves.
 fn push_fake_kernel(registry: &RegistryServer, dir: &Path, kernel: &[u8]) -> String {
-    common::require("umoci", "umoci");
-    let layout = dir.join("layout");
-    let bundle = dir.join("bundle");
-    let layout_ref = format!("{}:fake", layout.display());
-    run_ok(
-        Command::new("umoci")
-            .args(["init", "--layout"])
-            .arg(&layout),
-    );
-    run_ok(Command::new("umoci").args(["new", "--image", &layout_ref]));
-    run_ok(
-        Command::new("umoci")
-            .args(["unpack", "--image", &layout_ref])
-            .arg(&bundle),
-    );
-    let rootfs = bundle.join("rootfs");
-    std::fs::write(rootfs.join("kernel"), kernel).unwrap();
-    let modules = dir.join("modules");
-    std::fs::create_dir_all(modules.join("lib/modules/6.1.0-fake")).unwrap();
-    std::fs::write(modules.join("lib/modules/6.1.0-fake/modules.dep"), "").unwrap();
-    run_ok(
-        Command::new("tar")
-            .arg("-cf")
-            .arg(rootfs.join("kernel.tar"))
-            .arg("-C")
-            .arg(&modules)
-            .arg("lib"),
-    );
-    run_ok(
-        Command::new("umoci")
-            .args(["repack", "--image", &layout_ref])
-            .arg(&bundle),
-    );
+    let layout = common::kernel::fake_kernel(dir, &[("kernel", kernel)]);
     let reference = format!("{}/linuxkit/kernel:fake", registry.host());
     run_ok(
         Command::new("skopeo")
@@ -412,7 +380,7 @@ fn push_fake_kernel(registry: &RegistryServer, dir: &Path, kernel: &[u8]) -> Str
                 "--dest-tls-verify=false",
             ])
             .args(["--dest-creds", "ci:s3cret"])
-            .arg(format!("oci:{layout_ref}"))
+            .arg(layout)
             .arg(format!("docker://{reference}")),
     );
     reference

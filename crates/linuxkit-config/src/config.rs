@@ -96,6 +96,21 @@ pub enum Id {
     Name(String),
 }
 
+impl Id {
+    /// The number LinuxKit gives it: `root` (or an empty name) is 0, another name is the id of
+    /// the manifest's container of that name ([`crate::Manifest::ids`]).
+    pub fn number(&self, ids: &std::collections::BTreeMap<String, u32>) -> Result<u32, String> {
+        match self {
+            Id::Number(n) => Ok(*n),
+            Id::Name(name) if name.is_empty() || name == "root" => Ok(0),
+            Id::Name(name) => ids
+                .get(name)
+                .copied()
+                .ok_or_else(|| format!("no id known for the name {name:?} (names are root or a container of the manifest)")),
+        }
+    }
+}
+
 /// An OCI runtime-spec mount; LinuxKit fills in a missing type, source or destination.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]

@@ -121,14 +121,7 @@ pub fn to_oci(
 }
 
 fn numeric_id(id: &Id, ids: &BTreeMap<String, u32>, field: &str) -> Result<u32, ConvertError> {
-    match id {
-        Id::Number(n) => Ok(*n),
-        Id::Name(name) if name.is_empty() || name == "root" => Ok(0),
-        Id::Name(name) => ids
-            .get(name)
-            .copied()
-            .ok_or_else(|| error(field, format!("no id known for the name {name:?}"))),
-    }
+    id.number(ids).map_err(|reason| error(field, reason))
 }
 
 fn user(

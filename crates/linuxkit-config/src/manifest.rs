@@ -1,6 +1,8 @@
 //! A LinuxKit manifest (the YAML `linuxkit build` reads), as typed values, checked as LinuxKit
 //! checks it. It is read from a JSON value: the caller parses the YAML.
 
+use std::collections::BTreeMap;
+
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
@@ -41,17 +43,36 @@ pub struct File {
     pub contents: Option<String>,
     /// A file on the building machine, relative to the manifest; `~/` is the home folder.
     pub source: Option<String>,
+    /// `yaml` or `json`: the manifest itself, in that form.
     pub metadata: Option<String>,
     /// A missing `source` is skipped rather than an error.
     #[serde(default)]
     pub optional: bool,
-    /// Octal string; default 0600 for files, 0755 for folders.
+    /// Octal string; default 0600, 0700 for folders.
     pub mode: Option<String>,
     pub uid: Option<Id>,
     pub gid: Option<Id>,
 }
 
+/// The first id LinuxKit hands to a container name used as a uid or gid.
+const FIRST_CONTAINER_ID: u32 = 100;
+
 impl Manifest {
+    /// The ids of names used as uid/gid, as LinuxKit numbers them: every onboot, onshutdown and
+    /// service entry in that order from 100 on, keyed by name (a name used again takes the
+    /// later number).
+    pub fn ids(&self) -> BTreeMap<String, u32> {
+        let entries = self
+            .onboot
+            .iter()
+            .chain(&self.onshutdown)
+            .chain(&self.services);
+        entries
+            .zip(FIRST_CONTAINER_ID..)
+            .map(|(entry, id)| (entry.name.clone().unwrap_or_default(), id))
+            .collect()
+    }
+
     /// Reads a manifest, refusing what LinuxKit refuses; errors carry the path of the field
     /// (`services[2].binds[0]`).
     pub fn parse(value: &Value) -> Result<Manifest, SchemaError> {
@@ -138,6 +159,20 @@ impl Manifest {
                     "a file needs a path".into(),
                 ));
             }
+            if !(kinds.contains(&true)) {
+                return Err(err(
+                    format!("files[{i}]"),
+                    "one of directory, symlink, contents, source or metadata is needed".into(),
+                ));
+            }
+            if let Some(format) = &f.metadata {
+                if format != "yaml" && format != "json" {
+                    return Err(err(
+                        format!("files[{i}].metadata"),
+                        format!("{format:?}: yaml or json"),
+                    ));
+                }
+            }
             if let Some(mode) = &f.mode {
                 crate::config::parse_octal(mode).map_err(|r| err(format!("files[{i}].mode"), r))?;
             }
@@ -198,5 +233,31 @@ mod tests {
             Manifest::parse(&json!({"files": [{"path": "a", "contents": "x", "directory": true}]}))
                 .unwrap_err();
         assert_eq!(e.field, "files[0]");
+        let e = Manifest::parse(&json!({"files": [{"path": "a", "mode": "0644"}]})).unwrap_err();
+        assert_eq!(e.field, "files[0]");
+        let e =
+            Manifest::parse(&json!({"files": [{"path": "a", "metadata": "toml"}]})).unwrap_err();
+        assert_eq!(e.field, "files[0].metadata");
+    }
+
+    #[test]
+    fn container_names_number_from_100_in_manifest_order() {
+        let m = Manifest::parse(&json!({
+            "onboot": [{"name": "a", "image": "x"}, {"name": "b", "image": "x"}],
+            "onshutdown": [{"name": "c", "image": "x"}],
+            "services": [{"name": "a", "image": "x"}, {"name": "d", "image": "x"}],
+        }))
+        .unwrap();
+        let ids = m.ids();
+        let expected = [("a", 103), ("b", 101), ("c", 102), ("d", 104)];
+        assert_eq!(
+            ids.iter()
+                .map(|(k, v)| (k.as_str(), *v))
+                .collect::<Vec<_>>(),
+            expected
+        );
+        assert_eq!(crate::Id::Name("c".into()).number(&ids), Ok(102));
+        assert_eq!(crate::Id::Name("root".into()).number(&ids), Ok(0));
+        assert!(crate::Id::Name("nobody".into()).number(&ids).is_err());
     }
 }

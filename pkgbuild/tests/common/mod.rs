@@ -3,6 +3,7 @@
 
 pub mod chrony;
 pub mod host;
+pub mod kernel;
 pub mod registry;
 pub mod ssh;
 

@@ -130,12 +130,11 @@ impl Containerd {
         // Ready when it answers on its socket.
         let deadline = Instant::now() + Duration::from_secs(120);
         loop {
-            let answered = ctr(SERVICES_NAMESPACE)
-                .arg("version")
-                .stdout(Stdio::null())
-                .stderr(Stdio::null())
-                .status()
-                .is_ok_and(|s| s.success());
+            let answered = bounded(
+                ctr(SERVICES_NAMESPACE).arg("version"),
+                Duration::from_secs(10),
+            )
+            .is_ok_and(|o| o.status.success());
             if answered {
                 log(&format!("event=containerd pid={}", containerd.child.id()));
                 return Ok(containerd);
@@ -161,6 +160,29 @@ fn ctr(namespace: &str) -> Command {
     cmd
 }
 
+/// Runs `cmd` to its end, killed after `limit`: a containerd that stops answering must not
+/// hold up the boot or the shutdown. Its output is small (ctr's), so the pipes never fill.
+fn bounded(cmd: &mut Command, limit: Duration) -> Result<std::process::Output, String> {
+    let mut child = cmd
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .map_err(|e| format!("running ctr: {e}"))?;
+    let deadline = Instant::now() + limit;
+    loop {
+        match child.try_wait() {
+            Ok(Some(_)) => return child.wait_with_output().map_err(|e| e.to_string()),
+            Ok(None) if Instant::now() < deadline => std::thread::sleep(Duration::from_millis(20)),
+            _ => {
+                let _ = child.kill();
+                let _ = child.wait();
+                return Err(format!("ctr did not finish within {limit:?}"));
+            }
+        }
+    }
+}
+
 fn namespace_of(runtime: &Runtime) -> String {
     runtime
         .namespace
@@ -170,41 +192,57 @@ fn namespace_of(runtime: &Runtime) -> String {
 }
 
 /// Starts one service from its bundle: runtime.json's mounts and mkdir, then `ctr run` with the
-/// bundle's spec (its root made absolute), output to /var/log/<name>.log.
+/// bundle's spec (its root made absolute), output to /var/log/<name>.log. `ctr run` creates and
+/// starts in one call, so runtime.json's interfaces and bindNS, which LinuxKit applies between
+/// the two, run as the spec's createRuntime hook: runc calls `init prepare-service BUNDLE` once
+/// the container's namespaces exist and before its process runs.
 pub fn start_service(name: &str, bundle: &Path) -> Result<(), String> {
     let runtime = runtime_of(bundle)?;
     apply::prepare_filesystem(bundle, &runtime).map_err(|e| e.to_string())?;
-    if runtime.interfaces.as_ref().is_some_and(|i| !i.is_empty())
-        || !runtime.bind_ns.binds().is_empty()
-    {
-        log(&format!(
-            "level=warn event=service name={name} error=\"runtime interfaces and bindNS are applied to onboot containers only\""
-        ));
-    }
     let mut spec: serde_json::Value = serde_json::from_slice(
         &fs::read(bundle.join("config.json")).map_err(|e| format!("config.json: {e}"))?,
     )
     .map_err(|e| format!("config.json: {e}"))?;
-    let root = spec
-        .as_object_mut()
-        .and_then(|s| s.get_mut("root"))
+    let spec_object = spec.as_object_mut().ok_or("config.json is not an object")?;
+    let root = spec_object
+        .get_mut("root")
         .and_then(|r| r.as_object_mut())
         .ok_or("config.json has no root object")?;
     root.insert(
         "path".into(),
         bundle.join("rootfs").to_string_lossy().into_owned().into(),
     );
+    if needs_prepare(&runtime) {
+        let init = std::env::current_exe().map_err(|e| format!("init's own path: {e}"))?;
+        let hook = serde_json::json!({
+            "path": init,
+            "args": ["init", PREPARE_SERVICE, bundle],
+            "env": [format!("PATH={}", std::env::var("PATH").unwrap_or_default())],
+            "timeout": 60,
+        });
+        let hooks = spec_object
+            .entry("hooks")
+            .or_insert_with(|| serde_json::json!({}))
+            .as_object_mut()
+            .ok_or("config.json: hooks is not an object")?;
+        hooks
+            .entry("createRuntime")
+            .or_insert_with(|| serde_json::json!([]))
+            .as_array_mut()
+            .ok_or("config.json: hooks.createRuntime is not a list")?
+            .push(hook);
+    }
     fs::create_dir_all("/run/init").map_err(|e| e.to_string())?;
     let spec_path = format!("/run/init/{name}.json");
     fs::write(&spec_path, serde_json::to_vec(&spec).unwrap()).map_err(|e| e.to_string())?;
-    let out = ctr(&namespace_of(&runtime))
-        .args(["run", "--detach", "--config", &spec_path])
-        .arg("--log-uri")
-        .arg(format!("file:///var/log/{name}.log"))
-        .arg(name)
-        .stdin(Stdio::null())
-        .output()
-        .map_err(|e| format!("running ctr: {e}"))?;
+    let out = bounded(
+        ctr(&namespace_of(&runtime))
+            .args(["run", "--detach", "--config", &spec_path])
+            .arg("--log-uri")
+            .arg(format!("file:///var/log/{name}.log"))
+            .arg(name),
+        Duration::from_secs(120),
+    )?;
     if !out.status.success() {
         return Err(format!(
             "ctr run: {}",
@@ -212,6 +250,33 @@ pub fn start_service(name: &str, bundle: &Path) -> Result<(), String> {
         ));
     }
     Ok(())
+}
+
+/// The argument that makes init runc's createRuntime hook for a service.
+pub const PREPARE_SERVICE: &str = "prepare-service";
+
+fn needs_prepare(runtime: &Runtime) -> bool {
+    runtime.interfaces.as_ref().is_some_and(|i| !i.is_empty())
+        || !runtime.bind_ns.binds().is_empty()
+}
+
+/// `init prepare-service BUNDLE`, run by runc as a createRuntime hook: the container's state
+/// (with its PID) on stdin; moves runtime.json's interfaces into its namespace and binds the
+/// namespaces it names, as LinuxKit does between task create and start.
+pub fn prepare_service_hook(bundle: &Path) -> Result<(), String> {
+    let mut state = String::new();
+    std::io::Read::read_to_string(&mut std::io::stdin(), &mut state)
+        .map_err(|e| format!("reading the container's state: {e}"))?;
+    let state: serde_json::Value =
+        serde_json::from_str(&state).map_err(|e| format!("the container's state: {e}"))?;
+    let pid = state
+        .get("pid")
+        .and_then(|p| p.as_i64())
+        .and_then(|p| i32::try_from(p).ok())
+        .filter(|p| *p > 0)
+        .ok_or("the container's state has no pid")?;
+    let runtime = runtime_of(bundle)?;
+    apply::prepare_process(pid, &runtime).map_err(|e| e.to_string())
 }
 
 pub fn start_services(dir: &str) -> Vec<(String, String)> {
@@ -233,18 +298,22 @@ pub fn start_services(dir: &str) -> Vec<(String, String)> {
     started
 }
 
+/// The longest a ctr call may take while the services stop.
+const CTR_STEP: Duration = Duration::from_secs(15);
+
 /// SIGTERM to every service, SIGKILL to what is left after `grace`, then their tasks and
 /// containers are deleted.
 pub fn stop_services(services: &[(String, String)], grace: Duration) {
     for (name, ns) in services {
-        let _ = ctr(ns)
-            .args(["task", "kill", "-s", "SIGTERM", name])
-            .output();
+        let _ = bounded(
+            ctr(ns).args(["task", "kill", "-s", "SIGTERM", name]),
+            CTR_STEP,
+        );
     }
     let deadline = Instant::now() + grace;
     for (name, ns) in services {
         loop {
-            let out = ctr(ns).args(["task", "ls"]).output();
+            let out = bounded(ctr(ns).args(["task", "ls"]), CTR_STEP);
             let running = out.is_ok_and(|o| {
                 String::from_utf8_lossy(&o.stdout)
                     .lines()
@@ -254,15 +323,16 @@ pub fn stop_services(services: &[(String, String)], grace: Duration) {
                 break;
             }
             if Instant::now() > deadline {
-                let _ = ctr(ns)
-                    .args(["task", "kill", "-s", "SIGKILL", name])
-                    .output();
+                let _ = bounded(
+                    ctr(ns).args(["task", "kill", "-s", "SIGKILL", name]),
+                    CTR_STEP,
+                );
                 break;
             }
             std::thread::sleep(Duration::from_millis(100));
         }
-        let _ = ctr(ns).args(["task", "delete", "--force", name]).output();
-        let _ = ctr(ns).args(["container", "delete", name]).output();
+        let _ = bounded(ctr(ns).args(["task", "delete", "--force", name]), CTR_STEP);
+        let _ = bounded(ctr(ns).args(["container", "delete", name]), CTR_STEP);
         log(&format!("event=service name={name} state=stopped"));
     }
 }

@@ -24,6 +24,16 @@ fn main() {
         println!("init {}", env!("CARGO_PKG_VERSION"));
         return;
     }
+    let args: Vec<String> = std::env::args().collect();
+    if let [_, mode, bundle] = &args[..] {
+        if mode == containers::PREPARE_SERVICE {
+            if let Err(e) = containers::prepare_service_hook(std::path::Path::new(bundle)) {
+                eprintln!("init {mode}: {e}");
+                std::process::exit(1);
+            }
+            return;
+        }
+    }
     if std::process::id() != 1 {
         eprintln!("init: must run as PID 1 (the kernel runs /init); exiting");
         std::process::exit(2);
