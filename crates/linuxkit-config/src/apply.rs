@@ -271,60 +271,12 @@ pub fn prepare_process(pid: i32, runtime: &Runtime) -> Result<(), ApplyError> {
     bind_namespaces(pid, &runtime.bind_ns)
 }
 
-/// The `ip` commands for one of runtime.json's `interfaces`: move an existing link into the
-/// container's network namespace, or make one (a veth pair's first end, or anything with
-/// `createInRoot`, is made in the root namespace and moved).
-pub fn interface_commands(iface: &Interface, pid: i32) -> Vec<Vec<String>> {
-    let pid = pid.to_string();
-    let name = iface.name.clone();
-    let kind = if iface.add.is_empty() && !iface.peer.is_empty() {
-        "veth".to_string()
-    } else {
-        iface.add.clone()
-    };
-    let words = |w: &[&str]| w.iter().map(|s| s.to_string()).collect::<Vec<_>>();
-    let mut steps = Vec::new();
-    match kind.as_str() {
-        "" => {}
-        "veth" => steps.push(words(&[
-            "link",
-            "add",
-            &name,
-            "type",
-            "veth",
-            "peer",
-            "name",
-            &iface.peer,
-        ])),
-        other if iface.create_in_root => steps.push(words(&["link", "add", &name, "type", other])),
-        other => steps.push(words(&["link", "add", &name, "netns", &pid, "type", other])),
-    }
-    if kind.is_empty() || kind == "veth" || iface.create_in_root {
-        steps.push(words(&["link", "set", &name, "netns", &pid]));
-    }
-    steps
-}
-
 fn move_interface(iface: &Interface, pid: i32) -> Result<(), ApplyError> {
-    for args in interface_commands(iface, pid) {
-        let out = Command::new("ip")
-            .args(&args)
-            .stdin(Stdio::null())
-            .output()
-            .map_err(|e| ApplyError::Interface {
-                name: iface.name.clone(),
-                reason: format!("running ip: {e}"),
-            })?;
-        if !out.status.success() {
-            return Err(ApplyError::Interface {
-                name: iface.name.clone(),
-                reason: format!(
-                    "ip {} failed: {}",
-                    args.join(" "),
-                    String::from_utf8_lossy(&out.stderr).trim()
-                ),
-            });
-        }
+    for step in crate::link::interface_steps(iface, pid) {
+        crate::link::apply_step(&step).map_err(|reason| ApplyError::Interface {
+            name: iface.name.clone(),
+            reason: format!("{step:?}: {reason}"),
+        })?;
     }
     Ok(())
 }
@@ -357,38 +309,6 @@ mod tests {
         let (flags, data) = mount_flags(&strings(&["ro", "rw", "remount", "private"]));
         assert_eq!(flags, MsFlags::MS_REMOUNT | MsFlags::MS_PRIVATE);
         assert_eq!(data, "");
-    }
-
-    #[test]
-    fn interfaces_become_ip_commands_as_linuxkit_makes_them() {
-        let iface = |name: &str, add: &str, peer: &str, root: bool| Interface {
-            name: name.into(),
-            add: add.into(),
-            peer: peer.into(),
-            create_in_root: root,
-        };
-        let joined = |i: Interface| {
-            interface_commands(&i, 42)
-                .into_iter()
-                .map(|c| c.join(" "))
-                .collect::<Vec<_>>()
-        };
-        assert_eq!(
-            joined(iface("eth1", "", "", false)),
-            ["link set eth1 netns 42"]
-        );
-        assert_eq!(
-            joined(iface("vA", "", "vB", false)),
-            ["link add vA type veth peer name vB", "link set vA netns 42"]
-        );
-        assert_eq!(
-            joined(iface("wg0", "wireguard", "", false)),
-            ["link add wg0 netns 42 type wireguard"]
-        );
-        assert_eq!(
-            joined(iface("wg0", "wireguard", "", true)),
-            ["link add wg0 type wireguard", "link set wg0 netns 42"]
-        );
     }
 
     #[test]

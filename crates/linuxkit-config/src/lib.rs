@@ -13,6 +13,8 @@ mod runtime;
 
 #[cfg(feature = "apply")]
 pub mod apply;
+#[cfg(feature = "apply")]
+pub mod link;
 
 pub use caps::{capability_bit, ALL_CAPABILITIES};
 pub use config::{Device, Id, IdMapping, ImageConfig, Mount, SchemaError};
