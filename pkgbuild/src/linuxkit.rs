@@ -2,7 +2,14 @@
 //! and formatting survive.
 
 /// The sections whose images LinuxKit pulls.
-const SECTIONS: &[&str] = &["kernel", "init", "onboot", "onshutdown", "services"];
+const SECTIONS: &[&str] = &[
+    "kernel",
+    "init",
+    "volumes",
+    "onboot",
+    "onshutdown",
+    "services",
+];
 
 /// One image reference and where it stands.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -182,6 +182,30 @@ fn unpack(root: &mut Root, store: &Store, image: &StoredImage, at: &str) -> anyh
     Ok(())
 }
 
+/// `/containers/volumes/NAME`: the image's files (or nothing) in `lower/`, `merged/` where init
+/// mounts it, and `tmp/` for the writes of a read-write volume.
+fn add_volumes(root: &mut Root, ctx: &mut Assembly<'_>, manifest: &Manifest) -> anyhow::Result<()> {
+    for (i, volume) in manifest.volumes.iter().enumerate() {
+        let at = format!("containers/volumes/{}", volume.name);
+        let lower = format!("{at}/lower");
+        match &volume.image {
+            Some(reference) => {
+                let image = ctx
+                    .resolve(reference)
+                    .with_context(|| format!("volumes[{i}] ({})", volume.name))?;
+                unpack(root, ctx.store, &image, &lower)?;
+                fix_up(root, &lower, Resolv::Host);
+            }
+            None => root.mkdir(&lower, 0o755),
+        }
+        root.mkdir(&format!("{at}/merged"), 0o755);
+        if !volume.readonly {
+            root.mkdir(&format!("{at}/tmp"), 0o755);
+        }
+    }
+    Ok(())
+}
+
 /// The bundles of one section: `/containers/<section>/<folder>`.
 fn add_bundles(
     root: &mut Root,
@@ -433,9 +457,18 @@ pub fn build_machine(
         unpack(&mut root, store, &image, "")?;
         fix_up(&mut root, "", Resolv::Host);
     }
-    add_bundles(&mut root, &mut ctx, "onboot", &manifest.onboot)?;
-    add_bundles(&mut root, &mut ctx, "onshutdown", &manifest.onshutdown)?;
-    add_bundles(&mut root, &mut ctx, "services", &manifest.services)?;
+    add_volumes(&mut root, &mut ctx, &manifest)?;
+    for (section, entries) in [
+        ("onboot", &manifest.onboot),
+        ("onshutdown", &manifest.onshutdown),
+        ("services", &manifest.services),
+    ] {
+        let entries = entries
+            .iter()
+            .map(|e| manifest.volume_binds(e))
+            .collect::<Result<Vec<_>, _>>()?;
+        add_bundles(&mut root, &mut ctx, section, &entries)?;
+    }
     add_files(&mut root, &manifest, &text, &base, &ctx.ids)?;
 
     std::fs::create_dir_all(out)?;

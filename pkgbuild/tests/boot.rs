@@ -98,11 +98,18 @@ impl Drop for Peer {
 }
 
 /// A service in a network namespace of its own, given one end of a veth pair and its namespace
-/// bound to a path by runtime.json, as LinuxKit manifests do.
-const PROBE_SERVICE: &str = "services:
+/// bound to a path by runtime.json, as LinuxKit manifests do; it also binds two volumes, checks
+/// that the read-only one is and the other is writable, and says so in the writable one.
+const PROBE_SERVICE: &str = "volumes:
+  - name: data
+  - name: tools
+    image: linuxkit/busybox:1.35.0-4_deb12u1_b1
+    readonly: true
+services:
   - name: netprobe
     image: linuxkit/busybox:1.35.0-4_deb12u1_b1
-    command: [\"/bin/busybox\", \"sleep\", \"86400\"]
+    command: [\"/bin/sh\", \"-c\", \"test -x /tools/bin/busybox && ! touch /tools/x && echo volumes-ok > /data/probe; exec sleep 86400\"]
+    binds: [\"data:/data\", \"tools:/tools:ro\"]
     net: new
     runtime:
       interfaces:
@@ -278,6 +285,12 @@ fn a_machine_of_our_packages_boots_under_qemu_and_works_together() {
     let to_prompt = booted.elapsed();
     machine.wait_for("every service started", STEP, |c| c.contains("event=ready"));
     let console = machine.console();
+    for volume in ["data", "tools"] {
+        assert!(
+            console.contains(&format!("event=volume name={volume} state=mounted")),
+            "{volume}:\n{console}"
+        );
+    }
     for service in ["netprobe", "getty", "dhcpcd", "ntpd", "sshd"] {
         assert!(
             console.contains(&format!("event=service name={service} state=started")),
@@ -395,6 +408,20 @@ fn a_machine_of_our_packages_boots_under_qemu_and_works_together() {
         .map(|name| name.split('@').next().unwrap())
         .collect();
     assert_eq!(netns_links, ["lo", "probe0"], "{text}");
+
+    // Volumes: mounted by init before any container, seen by the service through its binds.
+    let out = ssh(
+        &netns,
+        &key,
+        &address,
+        "cat /containers/volumes/data/merged/probe",
+    );
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout),
+        "volumes-ok\n",
+        "{out:?}\n{}",
+        machine.console()
+    );
 
     let memory = ssh(&netns, &key, &address, "free -k").stdout;
     let memory = String::from_utf8_lossy(&memory).into_owned();

@@ -116,9 +116,15 @@ onboot:
     image: linuxkit/hello:0.3.1
     uid: second
     gid: first
+volumes:
+  - name: data
+  - name: tools
+    image: example/other:1.0.0
+    readonly: true
 services:
   - name: second
     image: example/other:1.0.0
+    binds: ["data:/data", "tools:/tools:ro"]
 files:
   - path: etc/linuxkit.yml
     metadata: yaml
@@ -173,6 +179,35 @@ fn the_root_is_laid_out_as_linuxkit_lays_it_out() {
     assert_eq!(spec["process"]["user"]["uid"], 101);
     assert_eq!(spec["process"]["user"]["gid"], 100);
 
+    // Volumes: lower (the image's files, fixed up, or empty), merged, tmp when writable; the
+    // entries' binds by volume name point at merged.
+    for d in ["data/lower", "data/merged", "data/tmp", "tools/merged"] {
+        assert_eq!(get(&format!("containers/volumes/{d}")).0, 0o755, "{d}");
+    }
+    assert!(!root.contains_key("containers/volumes/tools/tmp"));
+    assert!(root.contains_key("containers/volumes/tools/lower/etc/hosts"));
+    assert!(root
+        .keys()
+        .any(|k| k.starts_with("containers/volumes/tools/lower/usr/")));
+    let spec: serde_json::Value =
+        serde_json::from_slice(&get("containers/services/second/config.json").3).unwrap();
+    let sources: Vec<(&str, &str)> = spec["mounts"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| {
+            (
+                m["source"].as_str().unwrap(),
+                m["destination"].as_str().unwrap(),
+            )
+        })
+        .collect();
+    assert!(
+        sources.contains(&("/containers/volumes/data/merged", "/data"))
+            && sources.contains(&("/containers/volumes/tools/merged", "/tools")),
+        "{sources:?}"
+    );
+
     // files: owners by name; parents not written before get the entry's owner and its mode
     // with x bits; later entries leave them; folders default to 0700.
     assert_eq!(get("var/lib/app/config").0, 0o600);
@@ -214,6 +249,10 @@ fn what_linuxkit_refuses_is_refused_naming_the_entry() {
         (
             "files:\n  - path: a\n    metadata: toml\n",
             "files[0].metadata",
+        ),
+        (
+            "volumes:\n  - name: ro\n    readonly: true\nservices:\n  - name: s\n    image: example/other:1.0.0\n    binds: [\"ro:/x\"]\n",
+            "line 8: field `services[0].binds[0]`",
         ),
     ];
     for (files, expected) in cases {

@@ -19,5 +19,5 @@ pub mod link;
 pub use caps::{capability_bit, ALL_CAPABILITIES};
 pub use config::{Device, Id, IdMapping, ImageConfig, Mount, SchemaError};
 pub use convert::{bundle_runtime, extract_dir, to_oci, ConvertError, ImageDefaults, OCI_VERSION};
-pub use manifest::{File, Kernel, Manifest};
+pub use manifest::{volume_path, File, Kernel, Manifest, Volume};
 pub use runtime::{Interface, Namespaces, Runtime};

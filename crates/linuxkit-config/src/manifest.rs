@@ -16,6 +16,26 @@ pub struct Manifest {
     pub onshutdown: Vec<ImageConfig>,
     pub services: Vec<ImageConfig>,
     pub files: Vec<File>,
+    pub volumes: Vec<Volume>,
+}
+
+/// One `volumes:` entry: a folder under `/containers/volumes/NAME`, from an image or blank,
+/// that entries bind by name (`NAME:/dst[:ro]`); init mounts it at boot.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct Volume {
+    pub name: String,
+    pub image: Option<String>,
+    #[serde(default)]
+    pub readonly: bool,
+    /// Only the default (the image's files) is supported; LinuxKit's `oci` layout is refused.
+    pub format: Option<String>,
+    pub platforms: Option<Vec<String>>,
+}
+
+/// Where a volume's files are seen once init has mounted it.
+pub fn volume_path(name: &str) -> String {
+    format!("/containers/volumes/{name}/merged")
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize, Serialize)]
@@ -73,6 +93,42 @@ impl Manifest {
             .collect()
     }
 
+    /// `entry` with the volume names of its `binds` and `binds.add` (a source that is not a
+    /// path) replaced by the volumes' paths, as LinuxKit does; a read-only volume must be bound
+    /// with exactly `:ro`.
+    pub fn volume_binds(&self, entry: &ImageConfig) -> Result<ImageConfig, SchemaError> {
+        let mut entry = entry.clone();
+        for (field, list) in [
+            ("binds", &mut entry.binds),
+            ("binds.add", &mut entry.binds_add),
+        ] {
+            for (i, bind) in list.iter_mut().flatten().enumerate() {
+                let Some((source, rest)) = bind.split_once(':') else {
+                    continue;
+                };
+                if source.starts_with('/') {
+                    continue;
+                }
+                let fail = |reason: String| SchemaError {
+                    field: format!("{field}[{i}]"),
+                    reason,
+                };
+                let volume = self
+                    .volumes
+                    .iter()
+                    .find(|v| v.name == source)
+                    .ok_or_else(|| fail(format!("{bind:?}: no volume named {source:?}")))?;
+                if volume.readonly && rest.split(':').nth(1) != Some("ro") {
+                    return Err(fail(format!(
+                        "{bind:?}: volume {source:?} is read-only: bind it with :ro"
+                    )));
+                }
+                *bind = format!("{}:{rest}", volume_path(source));
+            }
+        }
+        Ok(entry)
+    }
+
     /// Reads a manifest, refusing what LinuxKit refuses; errors carry the path of the field
     /// (`services[2].binds[0]`).
     pub fn parse(value: &Value) -> Result<Manifest, SchemaError> {
@@ -119,12 +175,17 @@ impl Manifest {
                     manifest.files = serde_path_to_error::deserialize(v)
                         .map_err(|e| err(format!("files{}", bracket(&e.path().to_string())), e.inner().to_string()))?
                 }
+                "volumes" => {
+                    manifest.volumes = serde_path_to_error::deserialize(v).map_err(|e| {
+                        err(format!("volumes{}", bracket(&e.path().to_string())), e.inner().to_string())
+                    })?
+                }
                 // Docker Content Trust, long gone: accepted, as LinuxKit still accepts it.
                 "trust" => {}
                 other => {
                     return Err(err(
                         other.into(),
-                        "unknown key (expected kernel, init, onboot, onshutdown, services, files, trust)".into(),
+                        "unknown key (expected kernel, init, volumes, onboot, onshutdown, services, files, trust)".into(),
                     ))
                 }
             }
@@ -137,6 +198,42 @@ impl Manifest {
                     format!("services[{i}].name"),
                     format!("duplicate service name {name:?}"),
                 ));
+            }
+        }
+        let mut volume_names = std::collections::BTreeSet::new();
+        for (i, v) in manifest.volumes.iter().enumerate() {
+            let valid = !v.name.is_empty()
+                && v.name.bytes().all(|b| {
+                    b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_' || b == b'-'
+                });
+            if !valid {
+                return Err(err(
+                    format!("volumes[{i}].name"),
+                    format!("{:?}: lowercase letters, digits, _ and - only", v.name),
+                ));
+            }
+            if !volume_names.insert(v.name.clone()) {
+                return Err(err(
+                    format!("volumes[{i}].name"),
+                    format!("duplicate volume name {:?}", v.name),
+                ));
+            }
+            if let Some(format) = v.format.as_deref().filter(|f| !f.is_empty()) {
+                return Err(err(
+                    format!("volumes[{i}].format"),
+                    format!("{format:?}: only the default format (the image's files) is supported"),
+                ));
+            }
+        }
+        for (section, entries) in [
+            ("onboot", &manifest.onboot),
+            ("onshutdown", &manifest.onshutdown),
+            ("services", &manifest.services),
+        ] {
+            for (i, entry) in entries.iter().enumerate() {
+                manifest
+                    .volume_binds(entry)
+                    .map_err(|e| err(format!("{section}[{i}].{}", e.field), e.reason))?;
             }
         }
         for (i, f) in manifest.files.iter().enumerate() {
@@ -222,8 +319,8 @@ mod tests {
         assert_eq!(e.field, "onboot[0].name");
         let e = Manifest::parse(&json!({"kernel": {"image": "k", "cmdlin": ""}})).unwrap_err();
         assert!(e.field.starts_with("kernel"), "{e}");
-        let e = Manifest::parse(&json!({"volumes": []})).unwrap_err();
-        assert_eq!(e.field, "volumes");
+        let e = Manifest::parse(&json!({"volume": []})).unwrap_err();
+        assert_eq!(e.field, "volume");
         let e = Manifest::parse(
             &json!({"services": [{"name": "a", "image": "x"}, {"name": "a", "image": "y"}]}),
         )
@@ -259,5 +356,49 @@ mod tests {
         assert_eq!(crate::Id::Name("c".into()).number(&ids), Ok(102));
         assert_eq!(crate::Id::Name("root".into()).number(&ids), Ok(0));
         assert!(crate::Id::Name("nobody".into()).number(&ids).is_err());
+    }
+
+    #[test]
+    fn volumes_are_checked_and_bound_by_name() {
+        let m = Manifest::parse(&json!({
+            "volumes": [{"name": "data"}, {"name": "tools", "image": "x:1", "readonly": true}],
+            "services": [{"name": "a", "image": "y", "binds": ["data:/data", "/etc:/etc"],
+                          "binds.add": ["tools:/tools:ro"]}],
+        }))
+        .unwrap();
+        let bound = m.volume_binds(&m.services[0]).unwrap();
+        assert_eq!(
+            bound.binds.unwrap(),
+            ["/containers/volumes/data/merged:/data", "/etc:/etc"]
+        );
+        assert_eq!(
+            bound.binds_add.unwrap(),
+            ["/containers/volumes/tools/merged:/tools:ro"]
+        );
+        let bad = [
+            (json!({"volumes": [{"name": "Data"}]}), "volumes[0].name"),
+            (
+                json!({"volumes": [{"name": "a"}, {"name": "a"}]}),
+                "volumes[1].name",
+            ),
+            (
+                json!({"volumes": [{"name": "a", "format": "oci"}]}),
+                "volumes[0].format",
+            ),
+            (json!({"volumes": [{"name": "a", "size": 1}]}), "volumes[0]"),
+            (
+                json!({"services": [{"name": "s", "image": "y", "binds": ["nope:/x"]}]}),
+                "services[0].binds[0]",
+            ),
+            (
+                json!({"volumes": [{"name": "r", "readonly": true}],
+                       "onboot": [{"name": "s", "image": "y", "binds.add": ["r:/x:ro,rshared"]}]}),
+                "onboot[0].binds.add[0]",
+            ),
+        ];
+        for (manifest, field) in bad {
+            let e = Manifest::parse(&manifest).unwrap_err();
+            assert!(e.field.starts_with(field), "{manifest}: {e}");
+        }
     }
 }

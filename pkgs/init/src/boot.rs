@@ -295,3 +295,70 @@ pub fn set_hostname() -> Result<String> {
     log(&format!("event=hostname name={name}"));
     Ok(name)
 }
+
+/// `/containers/volumes/NAME`, before any container runs: a read-write volume (one with `tmp/`)
+/// is an overlay of `lower/` with its writes on a tmpfs in `tmp/`; a read-only one is `lower/`
+/// bound read-only. Either is seen at `merged/`, where the entries' binds point. Returns
+/// (name, error) for each volume that could not be mounted; the others are mounted anyway.
+pub fn mount_volumes(dir: &str) -> Vec<(String, String)> {
+    let mut names: Vec<String> = fs::read_dir(dir)
+        .into_iter()
+        .flatten()
+        .flatten()
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .collect();
+    names.sort();
+    let mut failed = Vec::new();
+    for name in names {
+        let at = format!("{dir}/{name}");
+        let result = if Path::new(&format!("{at}/tmp")).is_dir() {
+            mount_fs(
+                "tmpfs",
+                &format!("{at}/tmp"),
+                "tmpfs",
+                MsFlags::MS_RELATIME,
+                "",
+            )
+            .and_then(|()| {
+                for d in ["upper", "work"] {
+                    fs::create_dir_all(format!("{at}/tmp/{d}"))
+                        .map_err(|e| format!("mkdir {d}: {e}"))?;
+                }
+                let options =
+                    format!("lowerdir={at}/lower,upperdir={at}/tmp/upper,workdir={at}/tmp/work");
+                mount_fs(
+                    "overlay",
+                    &format!("{at}/merged"),
+                    "overlay",
+                    MsFlags::empty(),
+                    &options,
+                )
+            })
+        } else {
+            let merged = format!("{at}/merged");
+            mount_fs(
+                &format!("{at}/lower"),
+                &merged,
+                "",
+                MsFlags::MS_BIND | MsFlags::MS_REC,
+                "",
+            )
+            .and_then(|()| {
+                let flags = MsFlags::MS_BIND | MsFlags::MS_REMOUNT | MsFlags::MS_RDONLY;
+                mount(
+                    None::<&str>,
+                    merged.as_str(),
+                    None::<&str>,
+                    flags,
+                    None::<&str>,
+                )
+                .map_err(|e| format!("remounting {merged} read-only: {e}"))
+            })
+        };
+        match result {
+            Ok(()) => crate::log(&format!("event=volume name={name} state=mounted")),
+            Err(e) => failed.push((name, e)),
+        }
+    }
+    failed
+}

@@ -70,6 +70,9 @@ fn main() {
     step("loopback", boot::loopback_up());
     step("hostname", boot::set_hostname().map(|_| ()));
 
+    for (name, e) in boot::mount_volumes("/containers/volumes") {
+        log(&format!("level=error event=volume name={name} error={e:?}"));
+    }
     containers::run_phase("onboot", "/containers/onboot", &mut reaper);
     let mut services = Vec::new();
     let mut containerd = None;
