@@ -79,7 +79,7 @@ fn main() -> ExitCode {
         }
     };
     let result = rt.block_on(async {
-        let signals = match signals() {
+        let signals = match svckit::signals::events(Signal::Terminate, Signal::Release) {
             Ok(s) => s,
             Err(e) => return Err(daemon::Failure::System(e.into())),
         };
@@ -98,26 +98,4 @@ fn fail(message: &str, code: u8) -> ExitCode {
         format_args!("event=exit code={code} error={}", log::quote(message)),
     );
     ExitCode::from(code)
-}
-
-/// SIGTERM and SIGINT stop; SIGHUP releases (what `dhcpcd -k` sends).
-fn signals() -> std::io::Result<tokio::sync::mpsc::UnboundedReceiver<Signal>> {
-    use tokio::signal::unix::{signal, SignalKind};
-    let mut term = signal(SignalKind::terminate())?;
-    let mut int = signal(SignalKind::interrupt())?;
-    let mut hup = signal(SignalKind::hangup())?;
-    let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
-    tokio::spawn(async move {
-        loop {
-            let s = tokio::select! {
-                _ = term.recv() => Signal::Terminate,
-                _ = int.recv() => Signal::Terminate,
-                _ = hup.recv() => Signal::Release,
-            };
-            if tx.send(s).is_err() {
-                break;
-            }
-        }
-    });
-    Ok(rx)
 }

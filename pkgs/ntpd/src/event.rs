@@ -6,24 +6,7 @@ use std::net::{IpAddr, SocketAddr};
 
 use crate::reply::Leap;
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
-pub enum Level {
-    Debug,
-    Info,
-    Warn,
-    Error,
-}
-
-impl Level {
-    pub fn name(self) -> &'static str {
-        match self {
-            Level::Debug => "debug",
-            Level::Info => "info",
-            Level::Warn => "warn",
-            Level::Error => "error",
-        }
-    }
-}
+pub use svckit::log::{quote, Level};
 
 #[derive(Clone, Debug, PartialEq)]
 pub enum Event {
@@ -109,18 +92,6 @@ impl Event {
             Event::Panic { .. } | Event::ClockFailed { .. } => Level::Error,
             _ => Level::Info,
         }
-    }
-}
-
-/// Quotes a value for a key=value field when it needs it.
-pub fn quote(s: &str) -> String {
-    if !s.is_empty()
-        && s.chars()
-            .all(|c| c.is_ascii_graphic() && c != '"' && c != '=')
-    {
-        s.to_string()
-    } else {
-        format!("\"{}\"", s.escape_debug())
     }
 }
 

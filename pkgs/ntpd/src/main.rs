@@ -159,33 +159,11 @@ fn run(cli: Cli) -> Result<u8, (u8, anyhow::Error)> {
         .context("starting the async runtime")
         .map_err(system)?;
     rt.block_on(async {
-        let signals = signals()
+        let signals = svckit::signals::events(Signal::Terminate, Signal::Reload)
             .context("installing signal handlers")
             .map_err(system)?;
         daemon::run(opts, signals)
             .await
             .map_err(|e| (e.exit_code(), anyhow::Error::new(e)))
     })
-}
-
-/// SIGTERM and SIGINT stop; SIGHUP reloads the config.
-fn signals() -> std::io::Result<tokio::sync::mpsc::UnboundedReceiver<Signal>> {
-    use tokio::signal::unix::{signal, SignalKind};
-    let mut term = signal(SignalKind::terminate())?;
-    let mut int = signal(SignalKind::interrupt())?;
-    let mut hup = signal(SignalKind::hangup())?;
-    let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
-    tokio::spawn(async move {
-        loop {
-            let s = tokio::select! {
-                _ = term.recv() => Signal::Terminate,
-                _ = int.recv() => Signal::Terminate,
-                _ = hup.recv() => Signal::Reload,
-            };
-            if tx.send(s).is_err() {
-                break;
-            }
-        }
-    });
-    Ok(rx)
 }
