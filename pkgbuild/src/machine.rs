@@ -506,7 +506,7 @@ mod tests {
             err.starts_with("line 7: field `services[1].cgroupns`"),
             "{err}"
         );
-        let err = parse_manifest("kernel:\n  image: k\nvolumes: []\n")
+        let err = parse_manifest("kernel:\n  image: k\nvolume: []\n")
             .unwrap_err()
             .to_string();
         assert!(err.starts_with("line 3:"), "{err}");

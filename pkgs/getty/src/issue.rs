@@ -64,7 +64,7 @@ const MONTHS: [&str; 12] = [
 /// `\d` as agetty prints it (`%a %b %e %Y`): `Thu Jan  1 1970`.
 fn date(now: i64) -> String {
     let days = now.div_euclid(86_400);
-    let (y, m, d) = civil_from_days(days);
+    let (y, m, d) = svckit::calendar::civil_from_days(days);
     let weekday = DAYS[days.rem_euclid(7) as usize];
     format!("{weekday} {} {d:2} {y}", MONTHS[(m - 1) as usize])
 }
@@ -73,21 +73,6 @@ fn date(now: i64) -> String {
 fn time(now: i64) -> String {
     let s = now.rem_euclid(86_400);
     format!("{:02}:{:02}:{:02}", s / 3600, s / 60 % 60, s % 60)
-}
-
-/// Days since 1970-01-01 to (year, month, day), proleptic Gregorian (Howard Hinnant's
-/// `civil_from_days`).
-fn civil_from_days(z: i64) -> (i64, i64, i64) {
-    let z = z + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z.rem_euclid(146_097);
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = doy - (153 * mp + 2) / 5 + 1;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 };
-    let y = yoe + era * 400 + i64::from(m <= 2);
-    (y, m, d)
 }
 
 #[cfg(test)]
