@@ -9,6 +9,7 @@ pub mod build;
 pub mod bundle;
 pub mod compile;
 pub mod export;
+pub mod fork;
 pub mod git;
 pub mod image;
 pub mod inputs;

@@ -40,6 +40,16 @@ enum Command {
         #[arg(long)]
         force: bool,
     },
+    /// Fork a package: a copy beside it under a new name, with its own crate, image and version
+    New {
+        name: String,
+        /// The package to fork
+        #[arg(long, value_name = "PACKAGE")]
+        from: String,
+        /// The fork's org (registry/namespace), e.g. registry.example.com/team [default: the source's]
+        #[arg(long)]
+        org: Option<String>,
+    },
     /// Print a package's org/image:tag
     ShowTag {
         package: String,
@@ -277,6 +287,47 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 build::build_package(&ws, &store, pkg, &opts, &mut out)
                     .with_context(|| format!("building {}", pkg.name))?;
             }
+        }
+        Command::New { name, from, org } => {
+            let ws = Workspace::load(cli.manifest_path.as_deref())?;
+            let source = ws
+                .packages
+                .iter()
+                .find(|p| &p.name == from)
+                .with_context(|| {
+                    let names: Vec<&str> = ws.packages.iter().map(|p| p.name.as_str()).collect();
+                    format!(
+                        "no package {from} with an image (packages: {})",
+                        names.join(", ")
+                    )
+                })?;
+            let mut cmd = cargo_metadata::MetadataCommand::new();
+            cmd.no_deps();
+            cmd.manifest_path(ws.root.join("Cargo.toml"));
+            let members: Vec<String> = cmd
+                .exec()
+                .context("running cargo metadata")?
+                .workspace_packages()
+                .iter()
+                .map(|p| p.name.to_string())
+                .collect();
+            let forked = pkgbuild::fork::fork(
+                &ws.root,
+                &members,
+                &pkgbuild::fork::ForkOptions {
+                    name,
+                    from: source,
+                    org: org.as_deref(),
+                },
+            )?;
+            writeln!(
+                out,
+                "forked {} {} into {} (crate {name}, image {}, version 0.1.0)\nnext:\n  pkgbuild build {name}\n  pkgbuild push {name}",
+                source.name,
+                source.version,
+                forked.dir.strip_prefix(&ws.root).unwrap_or(&forked.dir).display(),
+                forked.repo
+            )?;
         }
         Command::ShowTag { package, inputs } => {
             let ws = Workspace::load(cli.manifest_path.as_deref())?;
