@@ -96,12 +96,10 @@ impl Assembly<'_> {
             }
             return StoredImage::read(self.store, &built.index_digest, self.platform);
         }
-        let name = match parsed.tag {
-            Some(tag) => format!("{}:{tag}", parsed.name),
-            None if parsed.digest.is_some() => {
-                format!("{}@{}", parsed.name, parsed.digest.unwrap())
-            }
-            None => format!("{}:latest", parsed.name),
+        let name = match (parsed.tag, parsed.digest) {
+            (Some(tag), _) => format!("{}:{tag}", parsed.name),
+            (None, Some(digest)) => format!("{}@{digest}", parsed.name),
+            (None, None) => format!("{}:latest", parsed.name),
         };
         let held = match parsed.digest {
             Some(d) => Some(d.to_string()),

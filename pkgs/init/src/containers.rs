@@ -217,7 +217,6 @@ pub fn start_service(name: &str, bundle: &Path) -> Result<(), String> {
         let hook = serde_json::json!({
             "path": init,
             "args": ["init", PREPARE_SERVICE, bundle],
-            "env": [format!("PATH={}", std::env::var("PATH").unwrap_or_default())],
             "timeout": 60,
         });
         let hooks = spec_object
