@@ -24,6 +24,9 @@ pub struct Workspace {
     manifest_path: Option<PathBuf>,
     probe: Probe,
     by_platform: RefCell<HashMap<Platform, std::rc::Rc<Metadata>>>,
+    /// Plans made so far, by package name: a command plans each package once (a push checks the
+    /// tree, builds and pushes from the same plan).
+    plans: RefCell<HashMap<String, std::rc::Rc<Plan>>>,
 }
 
 /// Everything known about a package before compiling it.
@@ -39,9 +42,19 @@ pub struct Plan {
 
 impl Workspace {
     pub fn load(manifest_path: Option<&Path>) -> anyhow::Result<Workspace> {
+        // Absolute, since cargo runs from the workspace's folder.
+        let manifest_path = manifest_path
+            .map(|p| std::fs::canonicalize(p).with_context(|| format!("manifest {}", p.display())))
+            .transpose()?;
+        let manifest_path = manifest_path.as_deref();
         let mut cmd = MetadataCommand::new();
         if let Some(path) = manifest_path {
             cmd.manifest_path(path);
+            // From the workspace's folder, as every later cargo call: its .cargo/config.toml
+            // (a vendored source, say) applies.
+            if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+                cmd.current_dir(dir);
+            }
         }
         let metadata = cmd.exec().context("running cargo metadata")?;
         let root = metadata.workspace_root.clone().into_std_path_buf();
@@ -62,6 +75,7 @@ impl Workspace {
             profile: "release".into(),
             manifest_path: manifest_path.map(Path::to_path_buf),
             by_platform: RefCell::new(HashMap::new()),
+            plans: RefCell::new(HashMap::new()),
         })
     }
 
@@ -111,8 +125,20 @@ impl Workspace {
         Ok(m)
     }
 
-    /// Computes a package's inputs and tag over all the platforms it declares.
-    pub fn plan(&self, pkg: &Package) -> anyhow::Result<Plan> {
+    /// A package's inputs and tag over all the platforms it declares, computed once per
+    /// Workspace (git, toolchains and `cargo metadata` are asked once).
+    pub fn plan(&self, pkg: &Package) -> anyhow::Result<std::rc::Rc<Plan>> {
+        if let Some(plan) = self.plans.borrow().get(&pkg.name) {
+            return Ok(plan.clone());
+        }
+        let plan = std::rc::Rc::new(self.make_plan(pkg)?);
+        self.plans
+            .borrow_mut()
+            .insert(pkg.name.clone(), plan.clone());
+        Ok(plan)
+    }
+
+    fn make_plan(&self, pkg: &Package) -> anyhow::Result<Plan> {
         let provenance = git::provenance(&pkg.dir)?;
         let mut toolchains = BTreeMap::new();
         let mut missing = Vec::new();

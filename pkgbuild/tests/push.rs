@@ -492,3 +492,20 @@ fn image_pulls_refuse_bad_credentials_and_other_platforms() {
         "{err}"
     );
 }
+
+#[test]
+fn a_workspace_plans_each_package_once() {
+    // push checks the tree, builds and pushes from one plan: git, the toolchains and cargo
+    // metadata are asked once per package, not once per step.
+    let fx = common::Fixture::new();
+    let ws = pkgbuild::workspace::Workspace::load(Some(&fx.root().join("Cargo.toml"))).unwrap();
+    let pkg = ws.select(&["other".to_string()]).unwrap()[0];
+    let first = ws.plan(pkg).unwrap();
+    let again = ws.plan(pkg).unwrap();
+    assert!(std::rc::Rc::ptr_eq(&first, &again));
+    assert!(
+        first.reference.starts_with("example/other:"),
+        "{}",
+        first.reference
+    );
+}
