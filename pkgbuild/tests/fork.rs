@@ -52,14 +52,7 @@ impl Clone {
     }
 
     fn ok(&self, args: &[&str]) -> String {
-        let out = self.pkgbuild(args);
-        assert!(
-            out.status.success(),
-            "pkgbuild {args:?}:\n{}{}",
-            String::from_utf8_lossy(&out.stdout),
-            String::from_utf8_lossy(&out.stderr)
-        );
-        String::from_utf8_lossy(&out.stdout).into_owned()
+        run_ok(&mut self.command(args))
     }
 
     /// What a refused fork must leave as it was: the workspace files and the folders of pkgs/.
