@@ -173,7 +173,7 @@ pub fn build_package(
             out,
             "{label}: compiling with {} ({})",
             plan.toolchains[&platform].route.name(),
-            platform.triple()
+            plan.toolchains[&platform].triple()
         )?;
         let binary = compile::compile(&CompileRequest {
             pkg,

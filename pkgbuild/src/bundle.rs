@@ -60,6 +60,20 @@ impl StoredImage {
         }
     }
 
+    /// The contents of the regular file at `path` once every layer is applied.
+    pub fn file(&self, store: &Store, path: &str) -> anyhow::Result<Vec<u8>> {
+        let mut tree = crate::rootfs::Root::default();
+        for layer in &self.layers {
+            let bytes = store.read(layer)?;
+            tree.apply_tar(Self::layer_tar(&bytes)?, "")?;
+        }
+        match tree.get(path).map(|node| &node.kind) {
+            Some(crate::rootfs::Kind::File(data)) => Ok(data.clone()),
+            Some(_) => bail!("{path} in the image is not a regular file"),
+            None => bail!("the image has no {path}"),
+        }
+    }
+
     /// The label, checked as LinuxKit checks it.
     pub fn label(&self) -> anyhow::Result<ImageConfig> {
         let text = self

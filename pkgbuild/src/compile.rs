@@ -10,6 +10,15 @@ use cargo_metadata::Message;
 use crate::metadata::Package;
 use crate::toolchain::{Route, Toolchain};
 
+/// How std is built on the build-std route. `optimize_for_size` picks std's smaller algorithms
+/// (sorting, formatting); naming the features leaves out the defaults' `backtrace`, whose
+/// symbolizer (gimli, addr2line, a demangler) is a tenth of a small binary: a panic still prints
+/// its message and location, and the binaries abort on panic anyway.
+const BUILD_STD: [&str; 2] = [
+    "-Zbuild-std=std,panic_abort",
+    "-Zbuild-std-features=optimize_for_size",
+];
+
 /// The flags every target build gets. Paths are kept apart so the tag does not depend on them.
 #[derive(Debug, Clone)]
 pub struct BuildFlags {
@@ -30,18 +39,27 @@ impl BuildFlags {
     }
 
     /// The fixed part of the flags, hashed into the tag.
-    fn fixed() -> Vec<String> {
-        [
-            "-Ctarget-feature=+crt-static",
+    fn fixed(tc: &Toolchain) -> Vec<String> {
+        let mut flags = vec![
+            "-Ctarget-feature=+crt-static".to_string(),
             // glibc's static getrandom lookup goes through dlsym and fails in an empty root.
-            "--cfg=getrandom_backend=\"linux_getrandom\"",
-        ]
-        .map(String::from)
-        .to_vec()
+            "--cfg=getrandom_backend=\"linux_getrandom\"".to_string(),
+        ];
+        if tc.system_musl() {
+            // Debian's musl: its crt objects come through the gcc wrapper's specs file, and a
+            // static (not static-pie) executable, which that startup code expects.
+            flags.push("-Clink-self-contained=no".into());
+            flags.push("-Crelocation-model=static".into());
+        }
+        flags
     }
 
-    pub fn rustflags(&self) -> Vec<String> {
-        let mut flags = Self::fixed();
+    /// `unwind_dir` holds the `libunwind.a` a system-musl build links (see `crate::musl`).
+    pub fn rustflags(&self, tc: &Toolchain, unwind_dir: Option<&Path>) -> Vec<String> {
+        let mut flags = Self::fixed(tc);
+        if let Some(dir) = unwind_dir {
+            flags.push(format!("-L{}", dir.display()));
+        }
         // No build paths in the binary: two checkouts give the same bytes.
         flags.push(format!(
             "--remap-path-prefix={}=/build",
@@ -54,8 +72,14 @@ impl BuildFlags {
         flags
     }
 
-    pub fn describe(&self) -> String {
-        let mut flags = Self::fixed();
+    pub fn describe(&self, tc: &Toolchain) -> String {
+        let mut flags = Self::fixed(tc);
+        if tc.route == Route::BuildStd {
+            flags.extend(BUILD_STD.map(String::from));
+        }
+        if tc.system_musl() {
+            flags.push("-L<libunwind.a from libgcc_eh.a>".into());
+        }
         flags.push("--remap-path-prefix=<workspace>=/build".into());
         flags.push("--remap-path-prefix=<cargo-home>=/cargo".into());
         flags.join(" ")
@@ -76,6 +100,8 @@ fn scrub(cmd: &mut Command) {
             || key.starts_with("CARGO_PROFILE_")
             || (key.starts_with("CARGO_TARGET_") && key != "CARGO_TARGET_DIR")
             || key.starts_with("CARGO_ENCODED_")
+            // Debian's musl gcc wrappers run this compiler instead of the platform's.
+            || key == "REALGCC"
         {
             cmd.env_remove(key.as_ref());
         }
@@ -95,7 +121,12 @@ pub struct CompileRequest<'a> {
 /// Runs cargo and returns the path of the static binary it made.
 pub fn compile(req: &CompileRequest<'_>) -> anyhow::Result<PathBuf> {
     let tc = req.toolchain;
-    let triple = tc.platform.triple();
+    let triple = tc.triple();
+    let unwind_dir = if tc.system_musl() {
+        Some(crate::musl::unwind_dir(req.target_dir, tc)?)
+    } else {
+        None
+    };
     let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
     let mut cmd = Command::new(cargo);
     scrub(&mut cmd);
@@ -117,13 +148,12 @@ pub fn compile(req: &CompileRequest<'_>) -> anyhow::Result<PathBuf> {
         )
         .env(
             "CARGO_ENCODED_RUSTFLAGS",
-            req.flags.rustflags().join("\x1f"),
+            req.flags.rustflags(tc, unwind_dir.as_deref()).join("\x1f"),
         )
         .stdout(Stdio::piped())
         .stderr(Stdio::inherit());
     if tc.route == Route::BuildStd {
-        cmd.arg("-Zbuild-std=std,panic_abort")
-            .env("RUSTC_BOOTSTRAP", "1");
+        cmd.args(BUILD_STD).env("RUSTC_BOOTSTRAP", "1");
     }
     let mut child = cmd.spawn().context("starting cargo")?;
     let stdout = child.stdout.take().unwrap();

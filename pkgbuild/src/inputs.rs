@@ -295,14 +295,17 @@ pub fn compute(
     for p in platforms {
         let arch = p.platform.arch();
         let tc = p.toolchain;
-        inputs.push(&format!("{arch}.target"), p.platform.triple());
+        inputs.push(&format!("{arch}.target"), tc.triple());
         inputs.push(&format!("{arch}.toolchain"), tc.route.name());
         inputs.push(&format!("{arch}.rustc"), &tc.rustc_version);
         inputs.push(
             &format!("{arch}.linker"),
             format!("{} {}", tc.linker, tc.linker_version),
         );
-        inputs.push(&format!("{arch}.flags"), p.flags.describe());
+        if let Some(libc) = &tc.static_libc {
+            inputs.push(&format!("{arch}.libc"), sha256_file(libc)?);
+        }
+        inputs.push(&format!("{arch}.flags"), p.flags.describe(tc));
         for dep in closure(p.metadata, lock, &pkg.id)? {
             let source = dep.source.as_deref().unwrap_or("path");
             inputs.push(

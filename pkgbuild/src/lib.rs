@@ -17,6 +17,7 @@ pub mod layer;
 pub mod linuxkit;
 pub mod machine;
 pub mod metadata;
+pub mod musl;
 pub mod platform;
 pub mod pull;
 pub mod push;
@@ -37,4 +38,19 @@ pub fn default_store_dir() -> std::path::PathBuf {
         .or_else(|| std::env::var_os("HOME").map(|h| std::path::PathBuf::from(h).join(".cache")))
         .unwrap_or_else(|| std::path::PathBuf::from("/var/cache"));
     cache.join("pkgbuild")
+}
+
+/// Runs a command to completion and returns its stdout; a failure names the command, its status
+/// and its stderr.
+pub fn checked_output(cmd: &mut std::process::Command) -> anyhow::Result<String> {
+    use anyhow::Context;
+    let out = cmd.output().with_context(|| format!("starting {cmd:?}"))?;
+    if !out.status.success() {
+        anyhow::bail!(
+            "{cmd:?} failed ({}): {}",
+            out.status,
+            String::from_utf8_lossy(&out.stderr).trim()
+        );
+    }
+    Ok(String::from_utf8(out.stdout)?)
 }

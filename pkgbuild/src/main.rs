@@ -7,7 +7,7 @@ use std::process::ExitCode;
 use anyhow::Context;
 use clap::{Parser, Subcommand};
 use pkgbuild::build::{self, BuildOptions};
-use pkgbuild::platform::{self, Platform};
+use pkgbuild::platform::{self, Libc, Platform};
 use pkgbuild::push::PushOptions;
 use pkgbuild::store::Store;
 use pkgbuild::workspace::Workspace;
@@ -582,18 +582,24 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             let probe = pkgbuild::toolchain::Probe::new(&root);
             let mut ok = true;
             for platform in Platform::ALL {
-                match probe.select(platform) {
-                    Ok(tc) => writeln!(
-                        out,
-                        "{platform}: {} ({}), linker {}, {}",
-                        tc.route.name(),
-                        tc.rustc.display(),
-                        tc.linker,
-                        tc.rustc_version.lines().next().unwrap_or_default()
-                    )?,
-                    Err(missing) => {
-                        ok = false;
-                        writeln!(out, "{platform}: missing {}", missing.missing.join("; "))?;
+                for libc in [Libc::Musl, Libc::Gnu] {
+                    match probe.select(platform, libc) {
+                        Ok(tc) => writeln!(
+                            out,
+                            "{platform} {libc}: {} ({}), linker {}, {}",
+                            tc.route.name(),
+                            tc.rustc.display(),
+                            tc.linker,
+                            tc.rustc_version.lines().next().unwrap_or_default()
+                        )?,
+                        Err(missing) => {
+                            ok = false;
+                            writeln!(
+                                out,
+                                "{platform} {libc}: missing {}",
+                                missing.missing.join("; ")
+                            )?;
+                        }
                     }
                 }
             }

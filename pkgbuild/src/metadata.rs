@@ -5,7 +5,7 @@ use std::path::{Path, PathBuf};
 use linuxkit_config::ImageConfig;
 use serde::Deserialize;
 
-use crate::platform::Platform;
+use crate::platform::{Libc, Platform};
 
 /// The image a package declares in its own Cargo.toml.
 #[derive(Debug, Clone, Deserialize)]
@@ -18,6 +18,9 @@ pub struct PkgMeta {
     /// Platforms the image is built for; defaults to all supported.
     #[serde(default = "all_arches")]
     pub arches: Vec<Platform>,
+    /// The C library linked into the static binary: `musl` (the default) or `gnu`.
+    #[serde(default)]
+    pub libc: Libc,
     /// The cargo binary target to package, when the crate has several.
     pub bin: Option<String>,
     /// Where the binary lands in the image; defaults to `/usr/bin/<bin>`.

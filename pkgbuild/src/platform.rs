@@ -24,12 +24,25 @@ impl Platform {
         }
     }
 
-    /// The Rust target triple. glibc, linked statically.
-    pub fn triple(self) -> &'static str {
+    /// The Rust target triple for a C library, linked statically either way.
+    pub fn triple(self, libc: Libc) -> &'static str {
+        match (self, libc) {
+            (Platform::Amd64, Libc::Musl) => "x86_64-unknown-linux-musl",
+            (Platform::Arm64, Libc::Musl) => "aarch64-unknown-linux-musl",
+            (Platform::S390x, Libc::Musl) => "s390x-unknown-linux-musl",
+            (Platform::Amd64, Libc::Gnu) => "x86_64-unknown-linux-gnu",
+            (Platform::Arm64, Libc::Gnu) => "aarch64-unknown-linux-gnu",
+            (Platform::S390x, Libc::Gnu) => "s390x-unknown-linux-gnu",
+        }
+    }
+
+    /// Debian's multiarch name for musl: its libc lives in `/usr/lib/<this>`, and
+    /// `<this>-gcc` is the GNU cross compiler wrapped with musl's specs file.
+    pub fn musl_prefix(self) -> &'static str {
         match self {
-            Platform::Amd64 => "x86_64-unknown-linux-gnu",
-            Platform::Arm64 => "aarch64-unknown-linux-gnu",
-            Platform::S390x => "s390x-unknown-linux-gnu",
+            Platform::Amd64 => "x86_64-linux-musl",
+            Platform::Arm64 => "aarch64-linux-musl",
+            Platform::S390x => "s390x-linux-musl",
         }
     }
 
@@ -70,6 +83,31 @@ impl Platform {
 impl fmt::Display for Platform {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "linux/{}", self.arch())
+    }
+}
+
+/// The C library a package's binary links statically: `libc` in `[package.metadata.pkg]`.
+/// musl gives smaller binaries; glibc stays selectable per package.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, PartialOrd, Ord, Hash, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Libc {
+    #[default]
+    Musl,
+    Gnu,
+}
+
+impl Libc {
+    pub fn name(self) -> &'static str {
+        match self {
+            Libc::Musl => "musl",
+            Libc::Gnu => "gnu",
+        }
+    }
+}
+
+impl fmt::Display for Libc {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
     }
 }
 

@@ -11,7 +11,7 @@ use crate::compile::BuildFlags;
 use crate::git::{self, Provenance};
 use crate::inputs::{self, ClosureEntry, Inputs, Lockfile, PlatformInputs};
 use crate::metadata::{self, Package};
-use crate::platform::Platform;
+use crate::platform::{Libc, Platform};
 use crate::toolchain::{Missing, Probe, Toolchain};
 
 pub struct Workspace {
@@ -23,7 +23,8 @@ pub struct Workspace {
     pub profile: String,
     manifest_path: Option<PathBuf>,
     probe: Probe,
-    by_platform: RefCell<HashMap<Platform, std::rc::Rc<Metadata>>>,
+    /// `cargo metadata --filter-platform`, by target triple.
+    by_target: RefCell<HashMap<&'static str, std::rc::Rc<Metadata>>>,
     /// Plans made so far, by package name: a command plans each package once (a push checks the
     /// tree, builds and pushes from the same plan).
     plans: RefCell<HashMap<String, std::rc::Rc<Plan>>>,
@@ -74,7 +75,7 @@ impl Workspace {
             lock,
             profile: "release".into(),
             manifest_path: manifest_path.map(Path::to_path_buf),
-            by_platform: RefCell::new(HashMap::new()),
+            by_target: RefCell::new(HashMap::new()),
             plans: RefCell::new(HashMap::new()),
         })
     }
@@ -98,13 +99,13 @@ impl Workspace {
             .collect()
     }
 
-    pub fn toolchain(&self, platform: Platform) -> Result<Toolchain, Missing> {
-        self.probe.select(platform)
+    pub fn toolchain(&self, platform: Platform, libc: Libc) -> Result<Toolchain, Missing> {
+        self.probe.select(platform, libc)
     }
 
-    /// Metadata filtered to one platform's dependencies.
-    fn platform_metadata(&self, platform: Platform) -> anyhow::Result<std::rc::Rc<Metadata>> {
-        if let Some(m) = self.by_platform.borrow().get(&platform) {
+    /// Metadata filtered to one target's dependencies.
+    fn target_metadata(&self, triple: &'static str) -> anyhow::Result<std::rc::Rc<Metadata>> {
+        if let Some(m) = self.by_target.borrow().get(triple) {
             return Ok(m.clone());
         }
         let mut cmd = MetadataCommand::new();
@@ -114,14 +115,14 @@ impl Workspace {
         }
         cmd.other_options(vec![
             "--filter-platform".into(),
-            platform.triple().into(),
+            triple.into(),
             "--locked".into(),
         ]);
-        let m =
-            std::rc::Rc::new(cmd.exec().with_context(|| {
-                format!("cargo metadata --filter-platform {}", platform.triple())
-            })?);
-        self.by_platform.borrow_mut().insert(platform, m.clone());
+        let m = std::rc::Rc::new(
+            cmd.exec()
+                .with_context(|| format!("cargo metadata --filter-platform {triple}"))?,
+        );
+        self.by_target.borrow_mut().insert(triple, m.clone());
         Ok(m)
     }
 
@@ -143,7 +144,7 @@ impl Workspace {
         let mut toolchains = BTreeMap::new();
         let mut missing = Vec::new();
         for &platform in &pkg.meta.arches {
-            match self.toolchain(platform) {
+            match self.toolchain(platform, pkg.meta.libc) {
                 Ok(tc) => {
                     toolchains.insert(platform, tc);
                 }
@@ -158,8 +159,8 @@ impl Workspace {
             );
         }
         let mut metas = Vec::new();
-        for &platform in toolchains.keys() {
-            metas.push((platform, self.platform_metadata(platform)?));
+        for (&platform, tc) in &toolchains {
+            metas.push((platform, self.target_metadata(tc.triple())?));
         }
         let platform_inputs: Vec<PlatformInputs<'_>> = metas
             .iter()

@@ -5,8 +5,13 @@
 
 mod common;
 
+use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
+
+use pkgbuild::bundle::StoredImage;
+use pkgbuild::platform::Platform;
+use pkgbuild::store::Store;
 
 use common::host::workspace_manifest;
 use common::run_ok;
@@ -145,6 +150,33 @@ fn a_fork_is_one_command_and_builds_an_image_of_its_own() {
         line.ends_with("linux/amd64,linux/arm64,linux/s390x"),
         "{line}"
     );
+
+    // Each platform's binary is static (musl) and runs: natively, or under qemu-user.
+    let digest = common::pinned(&built, "dhcpcd-lab").1;
+    let store = Store::open(clone.store.path()).unwrap();
+    for platform in Platform::ALL {
+        let binary = StoredImage::read(&store, &digest, platform)
+            .unwrap()
+            .file(&store, "/usr/sbin/dhcpcd")
+            .unwrap();
+        let path = clone
+            .store
+            .path()
+            .join(format!("dhcpcd-{}", platform.arch()));
+        std::fs::write(&path, &binary).unwrap();
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o755)).unwrap();
+        let mut cmd = if Platform::host() == Some(platform) {
+            Command::new(&path)
+        } else {
+            common::require(platform.qemu(), "qemu-user-static");
+            let mut c = Command::new(platform.qemu());
+            c.arg(&path);
+            c
+        };
+        let version = run_ok(cmd.arg("--version"));
+        // The fork keeps the program's name (strings are not renamed) and starts at 0.1.0.
+        assert_eq!(version.trim(), "dhcpcd 0.1.0", "{platform}");
+    }
 
     // The original: the same tag, and rebuilt from scratch, the same digest.
     assert_eq!(clone.ok(&["show-tag", "dhcpcd"]), original_tag);

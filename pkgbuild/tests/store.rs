@@ -126,11 +126,28 @@ fn each_edit_moves_exactly_the_tags_of_the_packages_it_feeds() {
         "pkgbuild.format",
         "package.files",
         "amd64.rustc",
+        "amd64.target = x86_64-unknown-linux-musl",
+        "s390x.libc = ",
         "arm64.dep = leftpad 1.0.1",
         "path_dep.files = greeting",
     ] {
         assert!(inputs.contains(key), "{key} missing from\n{inputs}");
     }
+
+    // glibc instead of musl is another target: another tag, for that package only.
+    fx.edit(
+        "pkgs/hello/Cargo.toml",
+        "[package.metadata.pkg]\n",
+        "[package.metadata.pkg]\nlibc = \"gnu\"\n",
+    );
+    let (hello7, other7) = tags(&fx);
+    assert_ne!(hello7, hello6);
+    assert_eq!(other7, other6);
+    let inputs = fx.pkgbuild_ok(store.path(), &["show-tag", "hello", "--inputs"]);
+    assert!(
+        inputs.contains("arm64.target = aarch64-unknown-linux-gnu"),
+        "{inputs}"
+    );
 }
 
 #[test]
@@ -157,6 +174,22 @@ fn malformed_metadata_names_the_file_and_field() {
     );
     let stderr = String::from_utf8_lossy(&fx.pkgbuild(store.path(), &["build"]).stderr).to_string();
     assert!(stderr.contains("config.arches"), "{stderr}");
+
+    fx.edit(
+        "pkgs/hello/Cargo.toml",
+        "arches = [\"mips\"]",
+        "capabilities = [\"CAP_NET_ADMIN\"]",
+    );
+    fx.edit(
+        "pkgs/hello/Cargo.toml",
+        "[package.metadata.pkg]\n",
+        "[package.metadata.pkg]\nlibc = \"uclibc\"\n",
+    );
+    let stderr = String::from_utf8_lossy(&fx.pkgbuild(store.path(), &["build"]).stderr).to_string();
+    assert!(
+        stderr.contains("field `libc`") && stderr.contains("uclibc"),
+        "{stderr}"
+    );
 }
 
 #[test]
@@ -369,14 +402,16 @@ fn doctor_names_a_toolchain_for_every_platform() {
     let store = tempfile::tempdir().unwrap();
     let out = fx.pkgbuild_ok(store.path(), &["doctor"]);
     for arch in ["amd64", "arm64", "s390x"] {
-        let line = out
-            .lines()
-            .find(|l| l.starts_with(&format!("linux/{arch}: ")))
-            .unwrap();
-        assert!(
-            line.contains("rustup") || line.contains("build-std"),
-            "{line}"
-        );
+        for libc in ["musl", "gnu"] {
+            let line = out
+                .lines()
+                .find(|l| l.starts_with(&format!("linux/{arch} {libc}: ")))
+                .unwrap_or_else(|| panic!("no line for {arch} {libc}:\n{out}"));
+            assert!(
+                line.contains("rustup") || line.contains("build-std"),
+                "{line}"
+            );
+        }
     }
 }
 

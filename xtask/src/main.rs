@@ -25,6 +25,10 @@ const BUILD_PACKAGES: &[&str] = &[
     "libc6-dev-arm64-cross",
     "gcc-s390x-linux-gnu",
     "libc6-dev-s390x-cross",
+    // musl, the images' default C library: multi-arch, one per platform.
+    "musl-dev",
+    "musl-dev:arm64",
+    "musl-dev:s390x",
 ];
 
 /// The real peers the tests run against.
@@ -125,6 +129,10 @@ fn ensure_packages(packages: &[&str]) -> anyhow::Result<()> {
         return Ok(());
     }
     if Path::new("/usr/bin/apt-get").exists() && nix_is_root() {
+        if missing.iter().any(|p| p.contains(':')) {
+            // A foreign architecture's package: dpkg must know the architecture first.
+            standins::ensure_architectures()?;
+        }
         eprintln!("xtask: installing {}", missing.join(" "));
         run(Command::new("apt-get").arg("update").arg("-q"))?;
         run(Command::new("apt-get")

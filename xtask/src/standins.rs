@@ -287,7 +287,7 @@ pub fn run(args: &[String]) -> anyhow::Result<()> {
 
 /// Both foreign architectures must be known to dpkg, so that apt can tell which version all
 /// three have.
-fn ensure_architectures() -> anyhow::Result<()> {
+pub(crate) fn ensure_architectures() -> anyhow::Result<()> {
     let native = output(Command::new("dpkg").arg("--print-architecture"))?;
     let foreign = output(Command::new("dpkg").arg("--print-foreign-architectures"))?;
     let known: BTreeSet<&str> = native
@@ -316,15 +316,7 @@ fn ensure_architectures() -> anyhow::Result<()> {
 }
 
 fn output(cmd: &mut Command) -> anyhow::Result<String> {
-    let out = cmd.output().with_context(|| format!("starting {cmd:?}"))?;
-    if !out.status.success() {
-        bail!(
-            "{cmd:?} failed ({}): {}",
-            out.status,
-            String::from_utf8_lossy(&out.stderr).trim()
-        );
-    }
-    Ok(String::from_utf8(out.stdout)?)
+    pkgbuild::checked_output(cmd)
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -4,7 +4,7 @@
 //! rival_name, ratio}]` with `ratio = ours / rival`.
 #![forbid(unsafe_code)]
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
@@ -42,6 +42,44 @@ pub fn median(values: &[f64]) -> f64 {
         _ if n % 2 == 1 => v[n / 2],
         _ => (v[n / 2 - 1] + v[n / 2]) / 2.0,
     }
+}
+
+/// Our program under test: the binary the image ships, which `cargo xtask bench` takes out of the
+/// image pkgbuild built and names in `BENCH_OURS`; else `cargo_built`, the one cargo built for
+/// `cargo bench` (dynamically linked, so its figures differ from the image's).
+pub fn ours(cargo_built: &str) -> PathBuf {
+    match std::env::var_os("BENCH_OURS") {
+        Some(path) => {
+            println!(
+                "  ours: {} (the image's binary)",
+                Path::new(&path).display()
+            );
+            PathBuf::from(path)
+        }
+        None => {
+            println!("  ours: {cargo_built} (cargo's build, not the image's: BENCH_OURS not set)");
+            PathBuf::from(cargo_built)
+        }
+    }
+}
+
+/// A `Key:  N kB` field of `/proc/PID/<file>` (`status`, `smaps_rollup`), in KiB.
+pub fn proc_kib(pid: u32, file: &str, key: &str) -> Option<u64> {
+    let text = std::fs::read_to_string(format!("/proc/{pid}/{file}")).ok()?;
+    text.lines()
+        .find_map(|l| l.strip_prefix(key)?.strip_prefix(':'))
+        .and_then(|v| v.split_whitespace().next()?.parse().ok())
+}
+
+/// VmRSS: every page the process maps, shared ones counted whole.
+pub fn rss_kib(pid: u32) -> Option<u64> {
+    proc_kib(pid, "status", "VmRSS")
+}
+
+/// Pss: shared pages split between the processes that map them, so a sum over several
+/// processes counts each page once.
+pub fn pss_kib(pid: u32) -> Option<u64> {
+    proc_kib(pid, "smaps_rollup", "Pss")
 }
 
 pub fn print_table(title: &str, rows: &[Row]) {
@@ -90,6 +128,17 @@ mod tests {
         assert_eq!(r.ratio, 0.25);
         let json = serde_json::to_string(&r).unwrap();
         assert_eq!(serde_json::from_str::<Row>(&json).unwrap(), r);
+    }
+
+    #[test]
+    fn proc_fields_of_this_process() {
+        let me = std::process::id();
+        let rss = rss_kib(me).unwrap();
+        let pss = pss_kib(me).unwrap();
+        assert!(rss > 0 && pss > 0 && pss <= rss, "rss {rss} pss {pss}");
+        assert_eq!(proc_kib(me, "status", "NoSuchField"), None);
+        // "Pss" must not match "Pss_Anon".
+        assert_eq!(proc_kib(me, "smaps_rollup", "Pss"), Some(pss));
     }
 
     #[test]

@@ -14,6 +14,9 @@
 //!   `BENCH_RUNS` (default 7) runs each, interleaved, after one untimed
 //!   warm-up each.
 //!
+//! Ours is the image's static binary when `BENCH_OURS` names it (`cargo
+//! xtask bench` does), else cargo's build of it.
+//!
 //! Rows `{metric, unit, ours, rival, rival_name, ratio}` (ratio = ours /
 //! rival) go to `BENCH_OUTPUT` as JSON, and a table to stdout. Needs root,
 //! containerd, runc and busybox-static. containerd, the containers and the
@@ -40,10 +43,7 @@ fn env_usize(name: &str, default: usize) -> usize {
 
 /// A `Key: N kB` field of a /proc/PID file.
 fn kib(pid: u32, file: &str, key: &str) -> Option<f64> {
-    let text = std::fs::read_to_string(format!("/proc/{pid}/{file}")).ok()?;
-    text.lines()
-        .find_map(|l| l.strip_prefix(key))
-        .and_then(|v| v.split_whitespace().next()?.parse().ok())
+    benchkit::proc_kib(pid, file, key).map(|v| v as f64)
 }
 
 /// Memory of one shim process (KiB).
@@ -59,9 +59,9 @@ struct Mem {
 
 fn mem(pid: u32) -> Option<Mem> {
     Some(Mem {
-        rss: kib(pid, "status", "VmRSS:")?,
-        pss: kib(pid, "smaps_rollup", "Pss:")?,
-        anon: kib(pid, "status", "RssAnon:")?,
+        rss: kib(pid, "status", "VmRSS")?,
+        pss: kib(pid, "smaps_rollup", "Pss")?,
+        anon: kib(pid, "status", "RssAnon")?,
     })
 }
 
@@ -138,7 +138,13 @@ fn main() {
     let n = env_usize("BENCH_N", 10);
     let runs = env_usize("BENCH_RUNS", 7);
     common::require(RIVAL_NAME, "containerd");
-    let c = Containerd::start("bench");
+    let shim = benchkit::ours(common::SHIM);
+    assert_eq!(
+        shim.file_name(),
+        std::path::Path::new(common::SHIM).file_name(),
+        "containerd finds the shim by its name"
+    );
+    let c = Containerd::start_with_shim("bench", &shim);
 
     let ours_mem = rss(&c, RUNTIME, "containerd-shim-minios-v2", "ours", n);
     let rival_mem = rss(&c, RIVAL_RUNTIME, RIVAL_NAME, "rival", n);

@@ -17,6 +17,7 @@ pub mod process;
 pub mod runc;
 pub mod service;
 pub mod shim;
+pub mod spec;
 pub mod stats;
 
 /// The runtime name containerd knows this shim by; containerd looks for the

@@ -23,6 +23,22 @@ pub fn grouping(id: &str, annotations: Option<&HashMap<String, String>>) -> Stri
         .unwrap_or_else(|| id.to_string())
 }
 
+/// [`grouping`] from the bundle's config.json. Only `annotations` is read:
+/// parsing the whole runtime spec would link a parser for its every type
+/// (and, through the process's CPU affinity, a regex engine) into the shim.
+pub fn grouping_of_spec(id: &str, config_json: &str) -> Result<String> {
+    let spec: serde_json::Value = serde_json::from_str(config_json)
+        .map_err(|e| Error::InvalidArgument(format!("config.json: {e}")))?;
+    let annotations = match spec.get("annotations") {
+        None | Some(serde_json::Value::Null) => None,
+        Some(value) => Some(
+            serde_json::from_value::<HashMap<String, String>>(value.clone())
+                .map_err(|e| Error::InvalidArgument(format!("config.json annotations: {e}")))?,
+        ),
+    };
+    Ok(grouping(id, annotations.as_ref()))
+}
+
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Status {
     Created,
@@ -170,6 +186,24 @@ mod tests {
         assert_eq!(grouping("c1", Some(&a)), "g");
         a.insert("io.containerd.runc.v2.group".to_string(), String::new());
         assert_eq!(grouping("c1", Some(&a)), "c1");
+    }
+
+    #[test]
+    fn grouping_reads_only_the_specs_annotations() {
+        let spec = r#"{"ociVersion": "1.1.0", "process": {"args": ["sh"], "cwd": "/"},
+            "annotations": {"io.containerd.runc.v2.group": "g"}}"#;
+        assert_eq!(grouping_of_spec("c1", spec).unwrap(), "g");
+        assert_eq!(
+            grouping_of_spec("c1", r#"{"ociVersion": "1.1.0"}"#).unwrap(),
+            "c1"
+        );
+        assert_eq!(
+            grouping_of_spec("c1", r#"{"annotations": null}"#).unwrap(),
+            "c1"
+        );
+        let err = grouping_of_spec("c1", r#"{"annotations": {"a": 1}}"#).unwrap_err();
+        assert!(err.to_string().contains("annotations"), "{err}");
+        assert!(grouping_of_spec("c1", "{").is_err());
     }
 
     #[test]

@@ -545,8 +545,7 @@ impl Service {
             .spec
             .as_ref()
             .ok_or_else(|| Error::InvalidArgument("exec without a process spec".into()))?;
-        let mut spec: oci_spec::runtime::Process = serde_json::from_slice(&any.value)
-            .map_err(|e| Error::InvalidArgument(format!("process spec: {e}")))?;
+        let mut spec = crate::spec::exec_process(&any.value)?;
         spec.set_terminal(Some(req.terminal));
         let mut p = Proc::new(
             Lifecycle::default(),

@@ -8,9 +8,7 @@ use std::time::SystemTime;
 
 use async_trait::async_trait;
 use containerd_shim::api::DeleteResponse;
-use containerd_shim::asynchronous::util::{
-    read_options, read_pid_from_file, read_spec, write_str_to_file,
-};
+use containerd_shim::asynchronous::util::{read_options, read_pid_from_file, write_str_to_file};
 use containerd_shim::asynchronous::{spawn, ExitSignal};
 use containerd_shim::protos::protobuf::well_known_types::timestamp::Timestamp;
 use containerd_shim::protos::protobuf::MessageField;
@@ -19,7 +17,7 @@ use containerd_shim::{Config, Flags, StartOpts};
 use log::warn;
 use runc::options::DeleteOpts;
 
-use crate::process::grouping;
+use crate::process::grouping_of_spec;
 use crate::service::Service;
 
 /// 128 + SIGKILL: how a task whose shim died is reported, as the Go shim
@@ -57,8 +55,15 @@ impl containerd_shim::Shim for Shim {
     }
 
     async fn start_shim(&mut self, opts: StartOpts) -> containerd_shim::Result<String> {
-        let spec = read_spec("").await?;
-        let group = grouping(&opts.id, spec.annotations().as_ref());
+        // containerd runs `start` in the bundle.
+        let spec = tokio::fs::read_to_string("config.json")
+            .await
+            .map_err(|err| containerd_shim::Error::IoError {
+                context: "the bundle's config.json".into(),
+                err,
+            })?;
+        let group = grouping_of_spec(&opts.id, &spec)
+            .map_err(|e| containerd_shim::Error::InvalidArgument(e.to_string()))?;
         let address = spawn(opts, &group, Vec::new()).await?;
         write_str_to_file("address", &address).await?;
         Ok(address)

@@ -16,6 +16,12 @@
 //!   the second after it is bound, summed over the process and all its
 //!   descendants (dhcpcd's privilege separation runs several processes;
 //!   ours runs one).
+//! - `pss_bound` (KiB): the same sample's Pss, summed the same way. RSS
+//!   counts the pages dhcpcd's processes share once per process; PSS
+//!   splits them, so the sum counts each page once.
+//!
+//! Ours is the image's static binary when `BENCH_OURS` names it (`cargo
+//! xtask bench` does), else cargo's build of it.
 //!
 //! Rows `{metric, unit, ours, rival, rival_name, ratio}` (ratio = ours /
 //! rival) go to `BENCH_OUTPUT` as JSON, and a table to stdout.
@@ -94,7 +100,7 @@ fn programs() -> Programs {
         ],
     };
     Programs {
-        ours: PathBuf::from(env!("CARGO_BIN_EXE_dhcpcd")),
+        ours: benchkit::ours(env!("CARGO_BIN_EXE_dhcpcd")),
         dhcpcd,
         udhcpc,
     }
@@ -201,18 +207,28 @@ fn descendants(pid: i32) -> Vec<i32> {
     out
 }
 
-fn vm_rss_kib(pid: i32) -> Option<u64> {
-    let s = fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
-    let line = s.lines().find(|l| l.starts_with("VmRSS:"))?;
-    line.split_whitespace().nth(1)?.parse().ok()
+/// Memory of a process tree (KiB).
+#[derive(Clone, Copy, Default)]
+struct TreeMem {
+    /// VmRSS summed over `pid` and its descendants.
+    rss: u64,
+    /// Pss summed the same way.
+    pss: u64,
+    /// VmRSS of `pid` alone.
+    main_rss: u64,
+    processes: usize,
 }
 
-/// (sum over `pid` and its descendants, `pid` alone, process count).
-fn rss_tree(pid: i32) -> (u64, u64, usize) {
-    let main = vm_rss_kib(pid).unwrap_or(0);
-    let kids = descendants(pid);
-    let total = main + kids.iter().filter_map(|&p| vm_rss_kib(p)).sum::<u64>();
-    (total, main, 1 + kids.len())
+fn tree_mem(pid: i32) -> TreeMem {
+    let mut all = vec![pid];
+    all.extend(descendants(pid));
+    let sum = |f: fn(u32) -> Option<u64>| all.iter().filter_map(|&p| f(p as u32)).sum::<u64>();
+    TreeMem {
+        rss: sum(benchkit::rss_kib),
+        pss: sum(benchkit::pss_kib),
+        main_rss: benchkit::rss_kib(pid as u32).unwrap_or(0),
+        processes: all.len(),
+    }
 }
 
 // Field order is drop order: dnsmasq, then anything left, then the
@@ -372,9 +388,8 @@ impl Bench {
         elapsed.as_secs_f64() * 1000.0
     }
 
-    /// VmRSS (KiB) of a daemon once bound: (tree total, main process,
-    /// process count).
-    fn rss_bound(&self, who: Who) -> (u64, u64, usize) {
+    /// Memory of a daemon once bound, its largest sample.
+    fn mem_bound(&self, who: Who) -> TreeMem {
         self.reset();
         let dir = self.run_dir(who, "rss");
         let mut p = self.spawn(who, &dir, false);
@@ -391,15 +406,15 @@ impl Bench {
         }
         // A window of one second once bound, for late allocations
         // (hooks, lease files): the largest sample counts.
-        let mut best = (0, 0, 0);
+        let mut best = TreeMem::default();
         for _ in 0..10 {
-            let s = rss_tree(p.pid());
-            if s.0 > best.0 {
+            let s = tree_mem(p.pid());
+            if s.rss > best.rss {
                 best = s;
             }
             std::thread::sleep(Duration::from_millis(100));
         }
-        assert!(best.0 > 0, "no VmRSS for {}", who.name());
+        assert!(best.rss > 0, "no VmRSS for {}", who.name());
         p.signal(Signal::SIGTERM);
         let st = p.wait_exit(T);
         assert!(
@@ -460,8 +475,8 @@ fn main() {
             times.entry(who.name()).or_default().push(ms);
         }
     }
-    let ours_rss = bench.rss_bound(Who::Ours);
-    let dhcpcd_rss = bench.rss_bound(Who::Dhcpcd);
+    let ours_mem = bench.mem_bound(Who::Ours);
+    let dhcpcd_mem = bench.mem_bound(Who::Dhcpcd);
 
     let med = |w: Who| median(&times[w.name()]);
     let rows = vec![
@@ -482,8 +497,15 @@ fn main() {
         Row::new(
             "rss_bound",
             "KiB",
-            ours_rss.0 as f64,
-            dhcpcd_rss.0 as f64,
+            ours_mem.rss as f64,
+            dhcpcd_mem.rss as f64,
+            "dhcpcd",
+        ),
+        Row::new(
+            "pss_bound",
+            "KiB",
+            ours_mem.pss as f64,
+            dhcpcd_mem.pss as f64,
             "dhcpcd",
         ),
     ];
@@ -501,7 +523,7 @@ fn main() {
     }
     println!(
         "  rss_bound ours: {} KiB in {} process; dhcpcd: {} KiB in {} processes ({} KiB the main one)",
-        ours_rss.0, ours_rss.2, dhcpcd_rss.0, dhcpcd_rss.2, dhcpcd_rss.1
+        ours_mem.rss, ours_mem.processes, dhcpcd_mem.rss, dhcpcd_mem.processes, dhcpcd_mem.main_rss
     );
     benchkit::report("dhcpcd", &rows);
 }

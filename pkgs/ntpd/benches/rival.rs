@@ -6,49 +6,23 @@
 //!   (`-x`), both once they have measured (KiB);
 //! - offset_error: |measured - known| against a server lying by +2.5 s, median (µs).
 //!
-//! Rows `{metric, unit, ours, rival, rival_name, ratio}` go to $BENCH_OUTPUT as JSON.
+//! Rows `{metric, unit, ours, rival, rival_name, ratio}` go to $BENCH_OUTPUT as JSON. Ours is
+//! the image's static binary when `BENCH_OURS` names it (`cargo xtask bench` does), else cargo's
+//! build of it.
 
 #[path = "../tests/common/mod.rs"]
 mod common;
 
 use std::path::PathBuf;
 use std::process::{Command, Stdio};
+
+use benchkit::{median, Row};
 use std::time::{Duration, Instant};
 
 use common::*;
 
 const RUNS: usize = 15;
 const LIE: f64 = 2.5;
-
-/// target/release/ntpd, next to the bench executable's folder; built if missing.
-fn our_binary() -> PathBuf {
-    let exe = std::env::current_exe().expect("current_exe");
-    let bin = exe
-        .parent()
-        .and_then(|deps| deps.parent())
-        .expect("target/release/deps/rival-*")
-        .join("ntpd");
-    if !bin.exists() {
-        let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
-        let ok = Command::new(cargo)
-            .args(["build", "--release", "-p", "ntpd"])
-            .status()
-            .map(|s| s.success())
-            .unwrap_or(false);
-        assert!(ok && bin.exists(), "building {} failed", bin.display());
-    }
-    bin
-}
-
-fn median(mut v: Vec<f64>) -> f64 {
-    v.sort_by(f64::total_cmp);
-    let n = v.len();
-    if n % 2 == 1 {
-        v[n / 2]
-    } else {
-        (v[n / 2 - 1] + v[n / 2]) / 2.0
-    }
-}
 
 /// Ours, -q in a dry run against `server`: (seconds taken, offset).
 fn ours_once(bin: &PathBuf, server: &str) -> (f64, f64) {
@@ -82,13 +56,7 @@ fn chrony_once(server: std::net::SocketAddr) -> (f64, f64) {
 }
 
 fn vm_rss_kib(pid: u32) -> f64 {
-    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).expect("/proc/PID/status");
-    status
-        .lines()
-        .find_map(|l| l.strip_prefix("VmRSS:"))
-        .and_then(|v| v.split_whitespace().next())
-        .and_then(|v| v.parse().ok())
-        .expect("VmRSS")
+    benchkit::rss_kib(pid).expect("VmRSS") as f64
 }
 
 /// A client-only chronyd (`port 0`, `-x`) polling `server`, until it has selected it.
@@ -168,7 +136,7 @@ fn our_daemon_rss(bin: &PathBuf, server: &str) -> f64 {
 
 fn main() {
     // `cargo bench` passes --bench; nothing else to parse.
-    let bin = our_binary();
+    let bin = benchkit::ours(env!("CARGO_BIN_EXE_ntpd"));
     let chrony = Chrony::start();
     let server = chrony.addr.to_string();
 
@@ -192,48 +160,21 @@ fn main() {
         .collect();
 
     let rows = [
-        (
+        Row::new(
             "first_measurement",
             "ms",
-            median(ours_first),
-            median(theirs_first),
+            median(&ours_first),
+            median(&theirs_first),
             "chronyd -Q",
         ),
-        ("rss", "KiB", ours_rss, theirs_rss, "chronyd"),
-        (
+        Row::new("rss", "KiB", ours_rss, theirs_rss, "chronyd"),
+        Row::new(
             "offset_error",
             "us",
-            median(ours_err),
-            median(theirs_err),
+            median(&ours_err),
+            median(&theirs_err),
             "chronyd",
         ),
     ];
-    let json: Vec<serde_json::Value> = rows
-        .iter()
-        .map(|(metric, unit, ours, rival, name)| {
-            serde_json::json!({
-                "metric": metric,
-                "unit": unit,
-                "ours": ours,
-                "rival": rival,
-                "rival_name": name,
-                "ratio": if *rival > 0.0 { ours / rival } else { f64::NAN },
-            })
-        })
-        .collect();
-    println!(
-        "{:<18} {:>5} {:>12} {:>12}  {:<11} {:>7}",
-        "metric", "unit", "ours", "rival", "rival_name", "ratio"
-    );
-    for (metric, unit, ours, rival, name) in &rows {
-        println!(
-            "{metric:<18} {unit:>5} {ours:>12.3} {rival:>12.3}  {name:<11} {:>7.3}",
-            ours / rival
-        );
-    }
-    if let Some(path) = std::env::var_os("BENCH_OUTPUT") {
-        let text = serde_json::to_string_pretty(&json).unwrap();
-        std::fs::write(&path, text + "\n").expect("writing BENCH_OUTPUT");
-        println!("wrote {}", PathBuf::from(path).display());
-    }
+    benchkit::report("ntpd", &rows);
 }

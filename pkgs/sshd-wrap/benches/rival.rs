@@ -7,7 +7,8 @@
 //! - `rss_idle`: resident memory (VmRSS) of the listening daemon after those logins, idle.
 //!   For sshd that is its listener process; each login forks a new one, which is gone by then.
 //!
-//! Rows go to `BENCH_OUTPUT` as JSON, and a table to stdout. Needs openssh-server and
+//! Ours is the image's static binary when `BENCH_OURS` names it (`cargo xtask bench` does), else
+//! cargo's build of it. Rows go to `BENCH_OUTPUT` as JSON, and a table to stdout. Needs openssh-server and
 //! openssh-client. The daemons are killed by PID, also on failure.
 
 use std::io::{BufRead, BufReader};
@@ -69,7 +70,7 @@ fn wait_ready(port: u16) {
 
 fn start_ours(dir: &Path) -> Daemon {
     let port = free_port();
-    let child = Command::new(env!("CARGO_BIN_EXE_sshd-wrap"))
+    let child = Command::new(benchkit::ours(env!("CARGO_BIN_EXE_sshd-wrap")))
         .args(["-l", &format!("127.0.0.1:{port}"), "-k"])
         .arg(dir.join("ours_host_key"))
         .arg("-a")

@@ -180,12 +180,20 @@ pub fn build_image(archive: &Path) {
 pub struct Containerd {
     child: Option<Child>,
     dir: tempfile::TempDir,
+    /// Our shim, found by containerd on its PATH.
+    shim: PathBuf,
     pub namespace: String,
 }
 
 impl Containerd {
     /// `name` makes the namespace (and so runc's state folder) unique.
     pub fn start(name: &str) -> Containerd {
+        Self::start_with_shim(name, Path::new(SHIM))
+    }
+
+    /// With `shim` (named containerd-shim-minios-v2) as our shim: the benchmark runs the
+    /// image's binary.
+    pub fn start_with_shim(name: &str, shim: &Path) -> Containerd {
         require_peers();
         let dir = tempfile::Builder::new()
             .prefix("shim-ctrd")
@@ -216,6 +224,7 @@ disabled_plugins = ["io.containerd.grpc.v1.cri"]
         let mut c = Containerd {
             child: None,
             dir,
+            shim: shim.to_path_buf(),
             namespace: format!("minios-{name}"),
         };
         c.spawn();
@@ -236,7 +245,7 @@ disabled_plugins = ["io.containerd.grpc.v1.cri"]
             .open(d.join("containerd.log"))
             .unwrap();
         // containerd finds the shim as containerd-shim-minios-v2 on its PATH.
-        let shim_dir = Path::new(SHIM).parent().unwrap();
+        let shim_dir = self.shim.parent().unwrap();
         let path = format!(
             "{}:{}",
             shim_dir.display(),
