@@ -252,21 +252,22 @@ pub fn loopback_up() -> Result<()> {
         None,
     )
     .map_err(|e| format!("socket: {e}"))?;
-    // SAFETY: ifreq is plain data; the ioctls read and write only it.
+    // SAFETY: ifreq is plain data; the ioctls read and write only it. (The request type is
+    // c_ulong with glibc and c_int with musl, hence the casts.)
     unsafe {
         let mut req: libc::ifreq = std::mem::zeroed();
         for (dst, src) in req.ifr_name.iter_mut().zip(b"lo\0") {
             *dst = *src as libc::c_char;
         }
         use std::os::fd::AsRawFd;
-        if libc::ioctl(sock.as_raw_fd(), libc::SIOCGIFFLAGS, &mut req) < 0 {
+        if libc::ioctl(sock.as_raw_fd(), libc::SIOCGIFFLAGS as libc::Ioctl, &mut req) < 0 {
             return Err(format!(
                 "SIOCGIFFLAGS lo: {}",
                 std::io::Error::last_os_error()
             ));
         }
         req.ifr_ifru.ifru_flags |= libc::IFF_UP as libc::c_short;
-        if libc::ioctl(sock.as_raw_fd(), libc::SIOCSIFFLAGS, &req) < 0 {
+        if libc::ioctl(sock.as_raw_fd(), libc::SIOCSIFFLAGS as libc::Ioctl, &req) < 0 {
             return Err(format!(
                 "SIOCSIFFLAGS lo: {}",
                 std::io::Error::last_os_error()
