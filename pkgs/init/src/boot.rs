@@ -260,7 +260,12 @@ pub fn loopback_up() -> Result<()> {
             *dst = *src as libc::c_char;
         }
         use std::os::fd::AsRawFd;
-        if libc::ioctl(sock.as_raw_fd(), libc::SIOCGIFFLAGS as libc::Ioctl, &mut req) < 0 {
+        if libc::ioctl(
+            sock.as_raw_fd(),
+            libc::SIOCGIFFLAGS as libc::Ioctl,
+            &mut req,
+        ) < 0
+        {
             return Err(format!(
                 "SIOCGIFFLAGS lo: {}",
                 std::io::Error::last_os_error()
