@@ -38,8 +38,12 @@ pub fn run(root: &Path, only: Option<&str>) -> anyhow::Result<()> {
     }
     let out_dir = root.join("target/bench");
     std::fs::create_dir_all(&out_dir)?;
+    let ws = Workspace::load(Some(&root.join("Cargo.toml")))?;
+    let store_dir = pkgbuild::default_store_dir();
+    let store =
+        Store::open(&store_dir).with_context(|| format!("opening {}", store_dir.display()))?;
     for pkg in found {
-        let ours = image_binary(root, &pkg, &out_dir)?;
+        let ours = image_binary(&ws, &store, &pkg, &out_dir)?;
         eprintln!("xtask: {pkg}: ours is {}, from its image", ours.display());
         let output = out_dir.join(format!("{pkg}.json"));
         let status = Command::new(std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into()))
@@ -64,27 +68,28 @@ pub fn run(root: &Path, only: Option<&str>) -> anyhow::Result<()> {
 }
 
 /// Builds the image of the package in `pkgs/<folder>` for this machine's platform (into the
-/// default store) and writes the binary it ships to `out_dir/bin/<image>/`.
-fn image_binary(root: &Path, folder: &str, out_dir: &Path) -> anyhow::Result<PathBuf> {
+/// store) and writes the binary it ships to `out_dir/bin/<image>/`.
+fn image_binary(
+    ws: &Workspace,
+    store: &Store,
+    folder: &str,
+    out_dir: &Path,
+) -> anyhow::Result<PathBuf> {
     let platform = Platform::host().context("this machine's architecture has no image platform")?;
-    let ws = Workspace::load(Some(&root.join("Cargo.toml")))?;
-    let dir = root.join("pkgs").join(folder);
+    let dir = ws.root.join("pkgs").join(folder);
     let pkg = ws
         .packages
         .iter()
         .find(|p| p.dir == dir)
         .with_context(|| format!("pkgs/{folder} declares no image"))?;
-    let store_dir = pkgbuild::default_store_dir();
-    let store =
-        Store::open(&store_dir).with_context(|| format!("opening {}", store_dir.display()))?;
     let options = BuildOptions {
         platforms: Some(vec![platform]),
         force: false,
     };
-    let built = build_package(&ws, &store, pkg, &options, &mut std::io::stderr())?;
+    let built = build_package(ws, store, pkg, &options, &mut std::io::stderr())?;
     let path = pkg.binary_path();
-    let data = StoredImage::read(&store, &built.index_digest, platform)?
-        .file(&store, &path)
+    let data = StoredImage::read(store, &built.index_digest, platform)?
+        .file(store, &path)
         .with_context(|| format!("the image of {}", pkg.name))?;
     let dest_dir = out_dir.join("bin").join(pkg.image());
     std::fs::create_dir_all(&dest_dir)?;
