@@ -19,26 +19,27 @@ const BUILD_STD: [&str; 2] = [
     "-Zbuild-std-features=optimize_for_size",
 ];
 
-/// The flags every target build gets. Paths are kept apart so the tag does not depend on them.
+/// Cargo's own path trimming: every source path in a binary becomes relative to its package (or
+/// `/rustc/<commit>` for std), so two checkouts give the same bytes. Unlike `--remap-path-prefix`
+/// in the rustflags, it keeps the flags free of the checkout's path, so workspaces that share a
+/// target dir share std and the registry crates too. Checksums instead of mtimes decide what is
+/// fresh: another checkout's older file with other content is never taken for built.
+const PATH_FLAGS: [&str; 2] = ["-Ztrim-paths", "-Zchecksum-freshness"];
+
+/// The flags every target build gets.
 #[derive(Debug, Clone)]
 pub struct BuildFlags {
     pub workspace_root: PathBuf,
-    pub cargo_home: PathBuf,
 }
 
 impl BuildFlags {
     pub fn new(workspace_root: &Path) -> BuildFlags {
-        let cargo_home = std::env::var_os("CARGO_HOME")
-            .map(PathBuf::from)
-            .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".cargo")))
-            .unwrap_or_else(|| PathBuf::from("/root/.cargo"));
         BuildFlags {
             workspace_root: workspace_root.to_path_buf(),
-            cargo_home,
         }
     }
 
-    /// The fixed part of the flags, hashed into the tag.
+    /// The fixed part of the rustflags, hashed into the tag.
     fn fixed(tc: &Toolchain) -> Vec<String> {
         let mut flags = vec![
             "-Ctarget-feature=+crt-static".to_string(),
@@ -60,15 +61,6 @@ impl BuildFlags {
         if let Some(dir) = unwind_dir {
             flags.push(format!("-L{}", dir.display()));
         }
-        // No build paths in the binary: two checkouts give the same bytes.
-        flags.push(format!(
-            "--remap-path-prefix={}=/build",
-            self.workspace_root.display()
-        ));
-        flags.push(format!(
-            "--remap-path-prefix={}=/cargo",
-            self.cargo_home.display()
-        ));
         flags
     }
 
@@ -80,8 +72,7 @@ impl BuildFlags {
         if tc.system_musl() {
             flags.push("-L<libunwind.a from libgcc_eh.a>".into());
         }
-        flags.push("--remap-path-prefix=<workspace>=/build".into());
-        flags.push("--remap-path-prefix=<cargo-home>=/cargo".into());
+        flags.push("trim-paths=all".into());
         flags.join(" ")
     }
 }
@@ -118,8 +109,34 @@ pub struct CompileRequest<'a> {
     pub label: &'a str,
 }
 
-/// Runs cargo and returns the path of the static binary it made.
-pub fn compile(req: &CompileRequest<'_>) -> anyhow::Result<PathBuf> {
+/// Runs cargo and returns a private copy of the static binary it made.
+///
+/// Builds that share a target dir (other checkouts, other pkgbuilds) take turns, from cargo's
+/// start until the binary is copied out: a unit another workspace builds with the same hash
+/// overwrites the same output file.
+pub fn compile(req: &CompileRequest<'_>) -> anyhow::Result<tempfile::TempPath> {
+    std::fs::create_dir_all(req.target_dir)
+        .with_context(|| format!("creating {}", req.target_dir.display()))?;
+    let lock_path = req.target_dir.join("pkgbuild.lock");
+    let lock = std::fs::File::options()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(&lock_path)
+        .with_context(|| format!("opening {}", lock_path.display()))?;
+    lock.lock()
+        .with_context(|| format!("locking {}", lock_path.display()))?;
+    let executable = compile_locked(req)?;
+    let copy = tempfile::Builder::new()
+        .prefix(".binary-")
+        .tempfile_in(req.target_dir)?
+        .into_temp_path();
+    std::fs::copy(&executable, &copy)
+        .with_context(|| format!("copying {}", executable.display()))?;
+    Ok(copy)
+}
+
+fn compile_locked(req: &CompileRequest<'_>) -> anyhow::Result<PathBuf> {
     let tc = req.toolchain;
     let triple = tc.triple();
     let unwind_dir = if tc.system_musl() {
@@ -134,6 +151,9 @@ pub fn compile(req: &CompileRequest<'_>) -> anyhow::Result<PathBuf> {
         .arg("build")
         .args(["--locked", "--message-format=json-render-diagnostics"])
         .args(["--profile", req.profile])
+        .args(PATH_FLAGS)
+        .arg("--config")
+        .arg(format!("profile.{}.trim-paths=\"all\"", req.profile))
         .args(["--target", triple])
         .arg("--target-dir")
         .arg(req.target_dir)
@@ -150,10 +170,12 @@ pub fn compile(req: &CompileRequest<'_>) -> anyhow::Result<PathBuf> {
             "CARGO_ENCODED_RUSTFLAGS",
             req.flags.rustflags(tc, unwind_dir.as_deref()).join("\x1f"),
         )
+        // The -Z flags: cargo's own and, on the build-std route, std's.
+        .env("RUSTC_BOOTSTRAP", "1")
         .stdout(Stdio::piped())
         .stderr(Stdio::inherit());
     if tc.route == Route::BuildStd {
-        cmd.args(BUILD_STD).env("RUSTC_BOOTSTRAP", "1");
+        cmd.args(BUILD_STD);
     }
     let mut child = cmd.spawn().context("starting cargo")?;
     let stdout = child.stdout.take().unwrap();

@@ -43,7 +43,7 @@ impl Clone {
     }
 
     fn command(&self, args: &[&str]) -> Command {
-        let mut cmd = Command::new(env!("CARGO_BIN_EXE_pkgbuild"));
+        let mut cmd = common::pkgbuild_command();
         cmd.arg("--cache")
             .arg(self.store.path())
             .arg("--manifest-path")

@@ -23,9 +23,10 @@ fn three_platform_images_are_reproducible_and_readable_by_real_tools() {
     require("qemu-aarch64-static", "qemu-user-static");
     require("qemu-s390x-static", "qemu-user-static");
 
-    // Two checkouts at different paths, each with a clean store and a clean target dir.
+    // Two checkouts at different paths, each with a clean store. The first builds in the target
+    // dir every test shares, the second from nothing in its own.
     let a = Fixture::new();
-    let b = a.clone_to_new_path();
+    let b = a.clone_to_new_path().with_own_target_dir();
     let store_a = tempfile::tempdir().unwrap();
     let store_b = tempfile::tempdir().unwrap();
     let out_a = a.pkgbuild_ok(store_a.path(), &["build", "hello"]);

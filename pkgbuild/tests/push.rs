@@ -14,10 +14,7 @@ const AMD64: &str = "linux/amd64";
 
 /// pkgbuild with its own store and Docker config folder, so the host's credentials never leak in.
 fn pkgbuild(fx: &Fixture, store: &Path, docker: &Path, args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_pkgbuild"))
-        .current_dir(fx.root())
-        .arg("--cache")
-        .arg(store)
+    fx.pkgbuild_command(store)
         .args(args)
         .env("DOCKER_CONFIG", docker)
         .output()

@@ -267,10 +267,7 @@ fn concurrent_builds_leave_a_consistent_store() {
     build(&fx, warm.path(), &["hello", "other"]);
 
     let spawn = |pkg: &str| {
-        Command::new(env!("CARGO_BIN_EXE_pkgbuild"))
-            .current_dir(fx.root())
-            .arg("--cache")
-            .arg(store.path())
+        fx.pkgbuild_command(store.path())
             .args(["build", pkg, "--force", "--platforms", "linux/amd64"])
             .stdout(std::process::Stdio::piped())
             .stderr(std::process::Stdio::piped())
@@ -325,10 +322,8 @@ fn build_killed_half_way_leaves_a_usable_store() {
     build(&fx, store.path(), &["other"]);
     let index_before = std::fs::read(store.path().join("index.json")).unwrap();
 
-    let mut child = Command::new(env!("CARGO_BIN_EXE_pkgbuild"))
-        .current_dir(fx.root())
-        .arg("--cache")
-        .arg(store.path())
+    let mut child = fx
+        .pkgbuild_command(store.path())
         .args(["build", "hello", "--platforms", "linux/amd64"])
         .stdout(std::process::Stdio::piped())
         .stderr(std::process::Stdio::null())

@@ -23,7 +23,7 @@ pub fn service_store() -> PathBuf {
 }
 
 pub fn pkgbuild() -> Command {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_pkgbuild"));
+    let mut cmd = super::pkgbuild_command();
     cmd.arg("--cache")
         .arg(service_store())
         .arg("--manifest-path")

@@ -75,8 +75,27 @@ fn link_std_vendor(root: &Path) {
     }
 }
 
+/// The cargo target dir the tests' pkgbuild runs build in: the workspace's own. std and the
+/// registry crates are built once per platform for the whole run; cargo's trimmed paths and
+/// checksum freshness (see pkgbuild's compile.rs) keep each checkout's own crates apart.
+pub fn shared_target_dir() -> PathBuf {
+    Path::new(env!("CARGO_TARGET_TMPDIR"))
+        .parent()
+        .unwrap()
+        .to_path_buf()
+}
+
+/// pkgbuild, building in the shared target dir.
+pub fn pkgbuild_command() -> Command {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_pkgbuild"));
+    cmd.env("CARGO_TARGET_DIR", shared_target_dir());
+    cmd
+}
+
 pub struct Fixture {
     pub dir: tempfile::TempDir,
+    /// Builds in the shared target dir, or in the fixture's own `target/`.
+    shared_target: bool,
 }
 
 pub const HELLO_CONFIG: &str =
@@ -179,7 +198,16 @@ binds = ["/run/hello:/run/hello"]
         git(root, &["init", "-q", "-b", "main"]);
         git(root, &["add", "-A"]);
         git(root, &["commit", "-q", "-m", "fixture"]);
-        Fixture { dir }
+        Fixture {
+            dir,
+            shared_target: true,
+        }
+    }
+
+    /// Builds in the fixture's own `target/`, from nothing, as a fresh checkout does.
+    pub fn with_own_target_dir(mut self) -> Fixture {
+        self.shared_target = false;
+        self
     }
 
     /// A second checkout of the same commit, at another path.
@@ -195,7 +223,10 @@ binds = ["/run/hello:/run/hello"]
             .status()
             .unwrap();
         assert!(status.success());
-        Fixture { dir }
+        Fixture {
+            dir,
+            shared_target: self.shared_target,
+        }
     }
 
     pub fn root(&self) -> &Path {
@@ -213,16 +244,22 @@ binds = ["/run/hello:/run/hello"]
         std::fs::write(&path, text.replace(from, to)).unwrap();
     }
 
-    /// Runs pkgbuild in the fixture with its own store.
-    pub fn pkgbuild(&self, store: &Path, args: &[&str]) -> Output {
-        Command::new(env!("CARGO_BIN_EXE_pkgbuild"))
-            .current_dir(self.root())
+    /// pkgbuild in the fixture, with `store` as its store.
+    pub fn pkgbuild_command(&self, store: &Path) -> Command {
+        let mut cmd = pkgbuild_command();
+        if !self.shared_target {
+            cmd.env_remove("CARGO_TARGET_DIR");
+        }
+        cmd.current_dir(self.root())
             .arg("--cache")
             .arg(store)
-            .args(args)
-            .env_remove("SOURCE_DATE_EPOCH")
-            .output()
-            .unwrap()
+            .env_remove("SOURCE_DATE_EPOCH");
+        cmd
+    }
+
+    /// Runs pkgbuild in the fixture with its own store.
+    pub fn pkgbuild(&self, store: &Path, args: &[&str]) -> Output {
+        self.pkgbuild_command(store).args(args).output().unwrap()
     }
 
     /// Runs pkgbuild and fails the test, showing its output, unless it succeeds.
