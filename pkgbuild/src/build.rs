@@ -4,13 +4,13 @@ use std::collections::{BTreeMap, HashMap};
 use std::io::Write;
 use std::time::Instant;
 
-use anyhow::Context;
+use anyhow::{anyhow, Context};
 use oci_spec::image::{Descriptor, ImageIndex, ImageManifest};
 
 use crate::compile::{self, CompileRequest};
 use crate::git;
 use crate::image::{self, Blob, ConfigSpec};
-use crate::inputs::sha256_hex;
+use crate::inputs::{self, sha256_hex, TOOLCHAIN_ANNOTATION};
 use crate::layer::{self, Tree};
 use crate::metadata::{parse_mode, Package};
 use crate::platform::Platform;
@@ -37,6 +37,8 @@ pub struct PlatformImage {
     /// The binary's size, when it was compiled in this run.
     pub binary_size: Option<u64>,
     pub fresh: bool,
+    /// The toolchain inputs' digest its manifest records (`TOOLCHAIN_ANNOTATION`).
+    pub toolchain: Option<String>,
 }
 
 #[derive(Debug, Clone)]
@@ -48,13 +50,14 @@ pub struct BuiltImage {
 }
 
 impl PlatformImage {
-    fn cached(platform: Platform, manifest: &Descriptor, layer_size: u64) -> PlatformImage {
+    fn cached(platform: Platform, manifest: &Descriptor, held: Held) -> PlatformImage {
         PlatformImage {
             platform,
             manifest: manifest.clone(),
-            layer_size,
+            layer_size: held.layer_size,
             binary_size: None,
             fresh: false,
+            toolchain: held.toolchain,
         }
     }
 }
@@ -146,8 +149,8 @@ pub fn build_package(
             let Some(platform) = platform_of(entry) else {
                 continue;
             };
-            if let Some(layer_size) = verify_image(store, entry, out)? {
-                held.insert(platform, PlatformImage::cached(platform, entry, layer_size));
+            if let Some(found) = verify_image(store, entry, out)? {
+                held.insert(platform, PlatformImage::cached(platform, entry, found));
             }
         }
     }
@@ -158,33 +161,63 @@ pub fn build_package(
     let mut results = Vec::new();
     for &platform in &asked {
         let label = format!("{} {platform}", pkg.name);
+        let toolchain = ws.toolchain(platform, pkg.meta.libc);
+        let toolchain_digest = match &toolchain {
+            Ok(tc) => Some(inputs::toolchain_inputs(tc, &ws.flags)?.digest()),
+            Err(_) => None,
+        };
         if let (false, Some(image)) = (opts.force, held.get(&platform)) {
+            // Without a toolchain here, the stored image is the one there is.
+            if toolchain_digest.is_none() || image.toolchain == toolchain_digest {
+                writeln!(
+                    out,
+                    "{label}: cached {} (layer {})",
+                    short(image.manifest.digest().as_ref()),
+                    size(image.layer_size)
+                )?;
+                results.push(image.clone());
+                continue;
+            }
             writeln!(
                 out,
-                "{label}: cached {} (layer {})",
-                short(image.manifest.digest().as_ref()),
-                size(image.layer_size)
+                "{label}: the store's image was built with another toolchain ({}), rebuilding",
+                image
+                    .toolchain
+                    .as_deref()
+                    .map(short)
+                    .unwrap_or("none recorded".into())
             )?;
-            results.push(image.clone());
-            continue;
         }
+        let toolchain =
+            toolchain.map_err(|missing| anyhow!("{label}: {missing}; run `pkgbuild doctor`"))?;
+        let toolchain_digest = toolchain_digest.expect("probed with the toolchain");
         let started = Instant::now();
         writeln!(
             out,
             "{label}: compiling with {} ({})",
-            plan.toolchains[&platform].route.name(),
-            plan.toolchains[&platform].triple()
+            toolchain.route.name(),
+            toolchain.triple()
         )?;
         let binary = compile::compile(&CompileRequest {
             pkg,
-            toolchain: &plan.toolchains[&platform],
+            toolchain: &toolchain,
             flags: &ws.flags,
             profile: &ws.profile,
             target_dir: &ws.target_dir,
             label: &label,
         })?;
-        let (image, sbom_manifest) =
-            assemble(store, pkg, &plan, platform, &binary, &created, &annotations)?;
+        // The platform's manifest and config also name the toolchain; the index does not.
+        let mut platform_annotations = annotations.clone();
+        platform_annotations.insert(TOOLCHAIN_ANNOTATION.into(), toolchain_digest);
+        let (image, sbom_manifest) = assemble(
+            store,
+            pkg,
+            &plan,
+            platform,
+            &binary,
+            &created,
+            &platform_annotations,
+        )?;
         referrers.push(sbom_manifest);
         writeln!(
             out,
@@ -209,8 +242,8 @@ pub fn build_package(
             if held.contains_key(&platform) {
                 continue;
             }
-            if let Some(layer_size) = verify_image(store, entry, out)? {
-                held.insert(platform, PlatformImage::cached(platform, entry, layer_size));
+            if let Some(found) = verify_image(store, entry, out)? {
+                held.insert(platform, PlatformImage::cached(platform, entry, found));
             }
         }
     }
@@ -354,6 +387,7 @@ fn assemble(
             layer_size: layer_blob.bytes.len() as u64,
             binary_size: Some(binary_size),
             fresh: true,
+            toolchain: annotations.get(TOOLCHAIN_ANNOTATION).cloned(),
         },
         sbom_desc,
     ))
@@ -377,13 +411,20 @@ fn load_index(
     }
 }
 
+/// What the store holds of one platform's image.
+struct Held {
+    /// Compressed layer size in bytes.
+    layer_size: u64,
+    toolchain: Option<String>,
+}
+
 /// Checks that an image's manifest, config, layers and SBOM are all present and intact.
-/// Returns the compressed layer size, or None when something must be rebuilt.
+/// None means something must be rebuilt.
 fn verify_image(
     store: &Store,
     manifest: &Descriptor,
     out: &mut dyn Write,
-) -> anyhow::Result<Option<u64>> {
+) -> anyhow::Result<Option<Held>> {
     let digest = manifest.digest().to_string();
     let Some(bytes) = read_checked(store, &digest, out)? else {
         return Ok(None);
@@ -412,7 +453,14 @@ fn verify_image(
         }
         sbom_ok |= all;
     }
-    Ok(sbom_ok.then_some(layer_size))
+    let toolchain = parsed
+        .annotations()
+        .as_ref()
+        .and_then(|a| a.get(TOOLCHAIN_ANNOTATION).cloned());
+    Ok(sbom_ok.then_some(Held {
+        layer_size,
+        toolchain,
+    }))
 }
 
 /// Reads a blob; a corrupted one is reported, removed and treated as missing.

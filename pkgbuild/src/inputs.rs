@@ -15,7 +15,7 @@ use crate::platform::Platform;
 use crate::toolchain::Toolchain;
 
 /// Bumped whenever pkgbuild changes what it writes for the same inputs.
-pub const FORMAT_VERSION: u32 = 1;
+pub const FORMAT_VERSION: u32 = 2;
 
 /// The tag's length in hex digits (80 bits).
 const TAG_LEN: usize = 20;
@@ -258,17 +258,44 @@ impl Inputs {
     }
 
     pub fn tag(&self) -> String {
-        sha256_hex(self.text().as_bytes())[..TAG_LEN].to_string()
+        self.digest()["sha256:".len()..][..TAG_LEN].to_string()
+    }
+
+    pub fn digest(&self) -> String {
+        format!("sha256:{}", sha256_hex(self.text().as_bytes()))
     }
 }
 
-/// Per-platform inputs that `compute` needs: filtered metadata and the chosen toolchain.
+/// Per-platform inputs of the tag: the target and the dependencies cargo resolves for it. The
+/// toolchain is not one of them (see `toolchain_inputs`).
 pub struct PlatformInputs<'a> {
     pub platform: Platform,
-    pub toolchain: &'a Toolchain,
+    pub target: &'static str,
     pub metadata: &'a Metadata,
-    pub flags: &'a BuildFlags,
 }
+
+/// What one platform's toolchain brings to its binary: the compiler, the linker, the C library
+/// and the flags. Recorded in that platform's manifest (`TOOLCHAIN_ANNOTATION`) rather than in
+/// the tag, so one platform's toolchain is enough to build that platform, and a stored image
+/// another toolchain made is rebuilt rather than reused.
+pub fn toolchain_inputs(tc: &Toolchain, flags: &BuildFlags) -> anyhow::Result<Inputs> {
+    let arch = tc.platform.arch();
+    let mut inputs = Inputs::default();
+    inputs.push(&format!("{arch}.toolchain"), tc.route.name());
+    inputs.push(&format!("{arch}.rustc"), &tc.rustc_version);
+    inputs.push(
+        &format!("{arch}.linker"),
+        format!("{} {}", tc.linker, tc.linker_version),
+    );
+    if let Some(libc) = &tc.static_libc {
+        inputs.push(&format!("{arch}.libc"), sha256_file(libc)?);
+    }
+    inputs.push(&format!("{arch}.flags"), flags.describe(tc));
+    Ok(inputs)
+}
+
+/// The manifest annotation that names the toolchain inputs an image was built with.
+pub const TOOLCHAIN_ANNOTATION: &str = "org.pkgbuild.toolchain";
 
 /// Collects the inputs of a package over all its platforms.
 pub fn compute(
@@ -294,18 +321,7 @@ pub fn compute(
     let mut path_dirs: BTreeMap<String, PathBuf> = BTreeMap::new();
     for p in platforms {
         let arch = p.platform.arch();
-        let tc = p.toolchain;
-        inputs.push(&format!("{arch}.target"), tc.triple());
-        inputs.push(&format!("{arch}.toolchain"), tc.route.name());
-        inputs.push(&format!("{arch}.rustc"), &tc.rustc_version);
-        inputs.push(
-            &format!("{arch}.linker"),
-            format!("{} {}", tc.linker, tc.linker_version),
-        );
-        if let Some(libc) = &tc.static_libc {
-            inputs.push(&format!("{arch}.libc"), sha256_file(libc)?);
-        }
-        inputs.push(&format!("{arch}.flags"), p.flags.describe(tc));
+        inputs.push(&format!("{arch}.target"), p.target);
         for dep in closure(p.metadata, lock, &pkg.id)? {
             let source = dep.source.as_deref().unwrap_or("path");
             inputs.push(

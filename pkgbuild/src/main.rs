@@ -335,6 +335,17 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             let plan = ws.plan(pkg)?;
             if *inputs {
                 write!(out, "{}", plan.inputs.text())?;
+                // Not in the tag: each platform's manifest records its own.
+                for &platform in &pkg.meta.arches {
+                    match ws.toolchain(platform, pkg.meta.libc) {
+                        Ok(tc) => {
+                            let tc_inputs = pkgbuild::inputs::toolchain_inputs(&tc, &ws.flags)?;
+                            writeln!(out, "# {platform} toolchain, {}:", tc_inputs.digest())?;
+                            write!(out, "{}", tc_inputs.text())?;
+                        }
+                        Err(missing) => writeln!(out, "# {missing}")?,
+                    }
+                }
             }
             writeln!(out, "{}", plan.reference)?;
         }

@@ -63,7 +63,7 @@ impl Toolchain {
     }
 }
 
-#[derive(Debug, thiserror::Error)]
+#[derive(Debug, Clone, thiserror::Error)]
 #[error("no toolchain for {platform} ({libc}): {}", missing.join("; "))]
 pub struct Missing {
     pub platform: Platform,

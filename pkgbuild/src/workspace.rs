@@ -4,7 +4,7 @@ use std::cell::RefCell;
 use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
 
-use anyhow::{bail, Context};
+use anyhow::Context;
 use cargo_metadata::{Metadata, MetadataCommand};
 
 use crate::compile::BuildFlags;
@@ -28,6 +28,7 @@ pub struct Workspace {
     /// Plans made so far, by package name: a command plans each package once (a push checks the
     /// tree, builds and pushes from the same plan).
     plans: RefCell<HashMap<String, std::rc::Rc<Plan>>>,
+    toolchains: RefCell<HashMap<(Platform, Libc), Result<Toolchain, Missing>>>,
 }
 
 /// Everything known about a package before compiling it.
@@ -37,7 +38,6 @@ pub struct Plan {
     pub reference: String,
     pub inputs: Inputs,
     pub provenance: Provenance,
-    pub toolchains: BTreeMap<Platform, Toolchain>,
     pub closures: BTreeMap<Platform, Vec<ClosureEntry>>,
 }
 
@@ -77,6 +77,7 @@ impl Workspace {
             manifest_path: manifest_path.map(Path::to_path_buf),
             by_target: RefCell::new(HashMap::new()),
             plans: RefCell::new(HashMap::new()),
+            toolchains: RefCell::new(HashMap::new()),
         })
     }
 
@@ -99,8 +100,13 @@ impl Workspace {
             .collect()
     }
 
+    /// The toolchain for one platform, probed once per Workspace.
     pub fn toolchain(&self, platform: Platform, libc: Libc) -> Result<Toolchain, Missing> {
-        self.probe.select(platform, libc)
+        self.toolchains
+            .borrow_mut()
+            .entry((platform, libc))
+            .or_insert_with(|| self.probe.select(platform, libc))
+            .clone()
     }
 
     /// Metadata filtered to one target's dependencies.
@@ -127,7 +133,7 @@ impl Workspace {
     }
 
     /// A package's inputs and tag over all the platforms it declares, computed once per
-    /// Workspace (git, toolchains and `cargo metadata` are asked once).
+    /// Workspace (git and `cargo metadata` are asked once). No toolchain is needed for it.
     pub fn plan(&self, pkg: &Package) -> anyhow::Result<std::rc::Rc<Plan>> {
         if let Some(plan) = self.plans.borrow().get(&pkg.name) {
             return Ok(plan.clone());
@@ -141,34 +147,17 @@ impl Workspace {
 
     fn make_plan(&self, pkg: &Package) -> anyhow::Result<Plan> {
         let provenance = git::provenance(&pkg.dir)?;
-        let mut toolchains = BTreeMap::new();
-        let mut missing = Vec::new();
-        for &platform in &pkg.meta.arches {
-            match self.toolchain(platform, pkg.meta.libc) {
-                Ok(tc) => {
-                    toolchains.insert(platform, tc);
-                }
-                Err(m) => missing.push(m.to_string()),
-            }
-        }
-        if !missing.is_empty() {
-            bail!(
-                "{} declares platforms this machine cannot build; run `pkgbuild doctor`:\n  {}",
-                pkg.name,
-                missing.join("\n  ")
-            );
-        }
         let mut metas = Vec::new();
-        for (&platform, tc) in &toolchains {
-            metas.push((platform, self.target_metadata(tc.triple())?));
+        for &platform in &pkg.meta.arches {
+            let target = platform.triple(pkg.meta.libc);
+            metas.push((platform, target, self.target_metadata(target)?));
         }
         let platform_inputs: Vec<PlatformInputs<'_>> = metas
             .iter()
-            .map(|(p, m)| PlatformInputs {
-                platform: *p,
-                toolchain: &toolchains[p],
-                metadata: m,
-                flags: &self.flags,
+            .map(|(platform, target, metadata)| PlatformInputs {
+                platform: *platform,
+                target,
+                metadata,
             })
             .collect();
         let inputs = inputs::compute(
@@ -180,7 +169,7 @@ impl Workspace {
             &platform_inputs,
         )?;
         let mut closures = BTreeMap::new();
-        for (platform, m) in &metas {
+        for (platform, _, m) in &metas {
             closures.insert(*platform, inputs::closure(m, &self.lock, &pkg.id)?);
         }
         let tag = inputs.tag();
@@ -189,7 +178,6 @@ impl Workspace {
             tag,
             inputs,
             provenance,
-            toolchains,
             closures,
         })
     }

@@ -492,8 +492,8 @@ fn image_pulls_refuse_bad_credentials_and_other_platforms() {
 
 #[test]
 fn a_workspace_plans_each_package_once() {
-    // push checks the tree, builds and pushes from one plan: git, the toolchains and cargo
-    // metadata are asked once per package, not once per step.
+    // push checks the tree, builds and pushes from one plan: git and cargo metadata are asked
+    // once per package, not once per step (and each platform's toolchain once per workspace).
     let fx = common::Fixture::new();
     let ws = pkgbuild::workspace::Workspace::load(Some(&fx.root().join("Cargo.toml"))).unwrap();
     let pkg = ws.select(&["other".to_string()]).unwrap()[0];

@@ -414,3 +414,132 @@ fn common_sha256(bytes: &[u8]) -> String {
     use sha2::{Digest, Sha256};
     hex::encode(Sha256::digest(bytes))
 }
+
+/// A PATH with every program of this one except the arm64 and s390x toolchains, and with
+/// `replace` (name, shell script) in place of the program of that name.
+fn path_without_cross_toolchains(dir: &Path, replace: Option<(&str, &str)>) -> String {
+    use std::os::unix::fs::{symlink, PermissionsExt};
+    let bin = dir.join("bin");
+    std::fs::create_dir_all(&bin).unwrap();
+    if let Some((name, script)) = replace {
+        std::fs::write(bin.join(name), script).unwrap();
+        std::fs::set_permissions(bin.join(name), std::fs::Permissions::from_mode(0o755)).unwrap();
+    }
+    for dir in std::env::split_paths(&std::env::var_os("PATH").unwrap()) {
+        let Ok(entries) = std::fs::read_dir(&dir) else {
+            continue;
+        };
+        for entry in entries {
+            let name = entry.unwrap().file_name();
+            let text = name.to_string_lossy();
+            if text.starts_with("aarch64-") || text.starts_with("s390x-") {
+                continue;
+            }
+            if !bin.join(&name).exists() {
+                symlink(dir.join(&name), bin.join(&name)).unwrap();
+            }
+        }
+    }
+    bin.display().to_string()
+}
+
+#[test]
+fn one_platforms_toolchain_builds_that_platform_under_the_same_tag() {
+    require("skopeo", "skopeo");
+    let fx = Fixture::new();
+    let store = tempfile::tempdir().unwrap();
+    let tag = fx.show_tag(store.path(), "hello");
+    let farm = tempfile::tempdir().unwrap();
+    let amd64_only = path_without_cross_toolchains(farm.path(), None);
+    let run = |path: &str, args: &[&str]| {
+        fx.pkgbuild_command(store.path())
+            .env("PATH", path)
+            .args(args)
+            .output()
+            .unwrap()
+    };
+
+    // The tag needs no toolchain: a machine with amd64's alone computes the same one.
+    let out = run(&amd64_only, &["show-tag", "hello", "--inputs"]);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{out:?}");
+    assert_eq!(stdout.lines().last(), Some(tag.as_str()), "{stdout}");
+    assert!(
+        stdout.contains("# no toolchain for linux/arm64"),
+        "{stdout}"
+    );
+    assert!(stdout.contains("amd64.rustc = "), "{stdout}");
+
+    // It builds amd64 under that tag, and refuses arm64 naming what is missing.
+    let out = run(
+        &amd64_only,
+        &["build", "hello", "--platforms", "linux/amd64"],
+    );
+    assert!(out.status.success(), "{out:?}");
+    let (reference, amd64_index) = pinned(&String::from_utf8_lossy(&out.stdout), "hello");
+    assert_eq!(reference, tag);
+    let out = run(
+        &amd64_only,
+        &["build", "hello", "--platforms", "linux/arm64"],
+    );
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success());
+    assert!(
+        stderr.contains("hello linux/arm64: no toolchain for linux/arm64")
+            && stderr.contains("aarch64-linux-musl-gcc")
+            && stderr.contains("pkgbuild doctor"),
+        "{stderr}"
+    );
+
+    // A machine with every toolchain keeps that amd64 image and adds the other two.
+    let all = fx.pkgbuild_ok(store.path(), &["build", "hello"]);
+    assert!(all.contains("hello linux/amd64: cached"), "{all}");
+    assert!(all.contains("hello linux/arm64: built in"), "{all}");
+    let (reference, _) = pinned(&all, "hello");
+    assert_eq!(reference, tag);
+
+    // Another linker release is another toolchain: the same tag, the image rebuilt, and its
+    // manifest names the toolchain it was built with.
+    let farm = tempfile::tempdir().unwrap();
+    let newer_gcc = path_without_cross_toolchains(
+        farm.path(),
+        Some((
+            "x86_64-linux-musl-gcc",
+            "#!/bin/sh\n[ \"$1\" = --version ] && { echo 'gcc (newer) 99.1'; exit 0; }\n\
+             exec /usr/bin/x86_64-linux-musl-gcc \"$@\"\n",
+        )),
+    );
+    let out = run(
+        &newer_gcc,
+        &["build", "hello", "--platforms", "linux/amd64"],
+    );
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{out:?}");
+    assert!(
+        stdout.contains("hello linux/amd64: the store's image was built with another toolchain"),
+        "{stdout}"
+    );
+    let (reference, rebuilt_index) = pinned(&stdout, "hello");
+    assert_eq!(reference, tag);
+    assert_ne!(rebuilt_index, amd64_index);
+    let inputs =
+        String::from_utf8_lossy(&run(&newer_gcc, &["show-tag", "hello", "--inputs"]).stdout)
+            .to_string();
+    let recorded = inputs
+        .lines()
+        .find_map(|l| l.strip_prefix("# linux/amd64 toolchain, "))
+        .and_then(|l| l.strip_suffix(':'))
+        .unwrap_or_else(|| panic!("{inputs}"))
+        .to_string();
+    let config = run_ok(Command::new("skopeo").args([
+        "inspect",
+        "--override-arch",
+        "amd64",
+        &format!("oci:{}:{reference}", store.path().display()),
+    ]));
+    let labels: serde_json::Value = serde_json::from_str(&config).unwrap();
+    assert_eq!(
+        labels["Labels"]["org.pkgbuild.toolchain"],
+        recorded.as_str()
+    );
+}

@@ -10,6 +10,7 @@ use std::process::{Command, ExitCode};
 use anyhow::{bail, Context};
 
 mod bench;
+mod lanes;
 mod standins;
 
 /// What building images for every platform needs.
@@ -179,7 +180,15 @@ fn build(packages: &[String]) -> anyhow::Result<()> {
         .args(packages))
 }
 
+/// The test targets that compile images (CPU for minutes, all pkgbuild's): one lane runs them,
+/// while the other runs the tests that mostly wait (on peers, timers, QEMU's guest).
+const BUILDING_TESTS: &[&str] = &["boot", "fork", "images", "store", "push"];
+
 /// `cargo xtask test`: every test of the workspace, then the I/O-free unit tests on s390x.
+///
+/// Everything is compiled first; then two lanes run side by side, the tests that build images in
+/// one and all the others (then the s390x step) in the other, so the cores stay busy while a
+/// test waits for a lease to expire or a guest to boot.
 fn test(extra: &[String]) -> anyhow::Result<()> {
     let mut all: Vec<&str> = BUILD_PACKAGES.to_vec();
     all.extend_from_slice(TEST_PACKAGES);
@@ -188,9 +197,73 @@ fn test(extra: &[String]) -> anyhow::Result<()> {
     // tests share (CARGO_TARGET_TMPDIR): the stand-ins go there first.
     standins_for_tests("amd64")?;
     run(cargo()
-        .args(["test", "--workspace", "--locked"])
+        .args(["test", "--workspace", "--locked", "--no-run"])
         .args(extra))?;
-    big_endian_unit_tests()
+
+    // Every run names --workspace, so cargo unifies features as it did for the build above and
+    // compiles nothing again; the lanes split the integration tests by target name.
+    let other_tests: Vec<String> = test_targets()?
+        .into_iter()
+        .filter(|t| !BUILDING_TESTS.contains(&t.as_str()))
+        .collect();
+    let mut building = cargo();
+    building.args(["test", "--workspace", "--locked"]);
+    for t in BUILDING_TESTS {
+        building.args(["--test", t]);
+    }
+    building.args(extra);
+    let mut waiting = cargo();
+    waiting.args(["test", "--workspace", "--locked", "--lib", "--bins"]);
+    for t in &other_tests {
+        waiting.args(["--test", t]);
+    }
+    waiting.args(extra);
+    let mut docs = cargo();
+    docs.args(["test", "--workspace", "--locked", "--doc"])
+        .args(extra);
+    let mut others = vec![waiting, docs];
+    others.extend(big_endian_unit_tests()?);
+    lanes::run(vec![
+        lanes::Lane::new("images", vec![building]),
+        lanes::Lane::new("others", others),
+    ])
+}
+
+/// The names of the workspace's integration test targets; every building one must be there.
+fn test_targets() -> anyhow::Result<Vec<String>> {
+    let out = cargo()
+        .args(["metadata", "--no-deps", "--locked", "--format-version", "1"])
+        .output()
+        .context("running cargo metadata")?;
+    if !out.status.success() {
+        bail!(
+            "cargo metadata failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+    let metadata: serde_json::Value =
+        serde_json::from_slice(&out.stdout).context("reading cargo metadata's output")?;
+    let mut names = std::collections::BTreeSet::new();
+    for package in metadata["packages"].as_array().into_iter().flatten() {
+        for target in package["targets"].as_array().into_iter().flatten() {
+            if target["kind"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .any(|k| k == "test")
+            {
+                if let Some(name) = target["name"].as_str() {
+                    names.insert(name.to_string());
+                }
+            }
+        }
+    }
+    for t in BUILDING_TESTS {
+        if !names.contains(*t) {
+            bail!("the workspace has no test target {t:?}: update BUILDING_TESTS in xtask");
+        }
+    }
+    Ok(names.into_iter().collect())
 }
 
 /// `cargo xtask boot-test --arch A`: the boot test of `cargo xtask test` for another architecture
@@ -265,11 +338,12 @@ fn service_libraries() -> anyhow::Result<Vec<String>> {
     Ok(names)
 }
 
-/// Byte-order bugs in packet code show up here rather than on a mainframe.
-fn big_endian_unit_tests() -> anyhow::Result<()> {
+/// Byte-order bugs in packet code show up here rather than on a mainframe: the libraries' unit
+/// tests, built for s390x and run under qemu-user.
+fn big_endian_unit_tests() -> anyhow::Result<Option<Command>> {
     let libs = service_libraries()?;
     if libs.is_empty() {
-        return Ok(());
+        return Ok(None);
     }
     let triple = "s390x-unknown-linux-gnu";
     let env_triple = triple.to_uppercase().replace('-', "_");
@@ -306,5 +380,5 @@ fn big_endian_unit_tests() -> anyhow::Result<()> {
             "qemu-s390x-static -L /usr/s390x-linux-gnu",
         )
         .env_remove("RUSTFLAGS");
-    run(&mut cmd)
+    Ok(Some(cmd))
 }

@@ -35,8 +35,6 @@ use pkgbuild::store::{Store, StoreError};
 use crate::{ensure_packages, nix_is_root, run as run_cmd, workspace_root};
 
 const ORG: &str = "linuxkit";
-/// Set in the optimized xtask that `cargo xtask standins` hands the work to.
-const OPTIMIZED: &str = "XTASK_STANDINS_OPTIMIZED";
 /// index.json annotation (per architecture) naming the recipe an image was made by.
 const RECIPE_KEY: &str = "org.minios.standins.recipe";
 /// Manifest annotation listing the .debs an image was made from.
@@ -231,23 +229,6 @@ fn parse_args(args: &[String]) -> anyhow::Result<Options> {
 /// `cargo xtask standins [IMAGE...] [--arch A ...] [--cache DIR] [--force]`.
 pub fn run(args: &[String]) -> anyhow::Result<()> {
     let opts = parse_args(args)?;
-    if cfg!(debug_assertions) && std::env::var_os(OPTIMIZED).is_none() {
-        // gzip -9 and sha256 over ~100 MiB are 4 times slower unoptimized: run a release xtask.
-        return crate::run(
-            crate::cargo()
-                .args([
-                    "run",
-                    "--quiet",
-                    "--release",
-                    "--package",
-                    "xtask",
-                    "--",
-                    "standins",
-                ])
-                .args(args)
-                .env(OPTIMIZED, "1"),
-        );
-    }
     let started = Instant::now();
     let mut tools = vec!["binutils", "kmod", "xz-utils"];
     if opts.arches.iter().any(|a| Some(*a) != Platform::host()) {
