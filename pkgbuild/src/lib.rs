@@ -29,6 +29,7 @@ pub mod sbom;
 pub mod store;
 pub mod toolchain;
 pub mod workspace;
+pub mod yaml;
 
 /// Where the store lives unless `--cache` or `PKGBUILD_CACHE` says otherwise.
 pub fn default_store_dir() -> std::path::PathBuf {

@@ -64,6 +64,7 @@ fn line_of(text: &str, field: &str) -> Option<usize> {
         .and_then(|i| i.parse().ok());
     if let Some(i) = index {
         if let Some(r) = image_refs(text)
+            .unwrap_or_default()
             .into_iter()
             .filter(|r| r.section == section)
             .nth(i)

@@ -4,6 +4,8 @@
 use std::collections::BTreeMap;
 use std::io::Write;
 
+use anyhow::Context;
+
 use oci_spec::image::{ImageIndex, ImageManifest, MediaType};
 
 use crate::build::{self, BuildOptions};
@@ -24,7 +26,7 @@ pub fn resolve(
     log: &mut dyn Write,
 ) -> anyhow::Result<String> {
     let mut pinned: BTreeMap<String, String> = BTreeMap::new();
-    for r in linuxkit::image_refs(text) {
+    for r in linuxkit::image_refs(text).context("reading the manifest")? {
         let name = linuxkit::parse_reference(&r.reference).name.to_string();
         if pinned.contains_key(&name) {
             continue;
@@ -43,11 +45,12 @@ pub fn resolve(
             .unwrap_or_default();
         pinned.insert(name.clone(), format!("{name}:{tag}@{}", built.index_digest));
     }
-    Ok(linuxkit::rewrite(text, |r| {
+    linuxkit::rewrite(text, |r| {
         pinned
             .get(linuxkit::parse_reference(&r.reference).name)
             .cloned()
-    }))
+    })
+    .context("rewriting the manifest")
 }
 
 /// A reference that fails verification.
@@ -116,8 +119,17 @@ pub fn verify_registry(client: &Client, text: &str, platforms: &[Platform]) -> V
 }
 
 fn verify(holder: &dyn Holder, place: &str, text: &str, platforms: &[Platform]) -> Vec<Problem> {
-    linuxkit::image_refs(text)
-        .into_iter()
+    let refs = match linuxkit::image_refs(text) {
+        Ok(refs) => refs,
+        Err(e) => {
+            return vec![Problem {
+                line: e.line,
+                reference: String::new(),
+                message: e.message,
+            }]
+        }
+    };
+    refs.into_iter()
         .filter_map(|r| {
             check(holder, place, &r, platforms)
                 .err()

@@ -26,8 +26,9 @@ use std::time::Instant;
 
 use anyhow::{bail, Context};
 use oci_spec::image::{Descriptor, ImageIndex, ImageManifest, MediaType};
+use pkgbuild::checked_output;
 use pkgbuild::image::{self, Blob, ConfigSpec};
-use pkgbuild::inputs::sha256_hex;
+use pkgbuild::inputs::{sha256_file, sha256_hex};
 use pkgbuild::layer::{self, Tree};
 use pkgbuild::platform::Platform;
 use pkgbuild::store::{Store, StoreError};
@@ -269,8 +270,8 @@ pub fn run(args: &[String]) -> anyhow::Result<()> {
 /// Both foreign architectures must be known to dpkg, so that apt can tell which version all
 /// three have.
 pub(crate) fn ensure_architectures() -> anyhow::Result<()> {
-    let native = output(Command::new("dpkg").arg("--print-architecture"))?;
-    let foreign = output(Command::new("dpkg").arg("--print-foreign-architectures"))?;
+    let native = checked_output(Command::new("dpkg").arg("--print-architecture"))?;
+    let foreign = checked_output(Command::new("dpkg").arg("--print-foreign-architectures"))?;
     let known: BTreeSet<&str> = native
         .split_whitespace()
         .chain(foreign.split_whitespace())
@@ -294,10 +295,6 @@ pub(crate) fn ensure_architectures() -> anyhow::Result<()> {
         run_cmd(Command::new("dpkg").args(["--add-architecture", arch]))?;
     }
     run_cmd(Command::new("apt-get").args(["update", "-q"]))
-}
-
-fn output(cmd: &mut Command) -> anyhow::Result<String> {
-    pkgbuild::checked_output(cmd)
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -621,15 +618,6 @@ fn library_closure(apt: &mut Apt, main: Deb) -> anyhow::Result<Vec<Deb>> {
 // ---------------------------------------------------------------------------------------------
 // Fetching and unpacking
 
-fn sha256_file(path: &Path) -> anyhow::Result<String> {
-    let out = output(Command::new("sha256sum").arg(path))?;
-    Ok(out
-        .split_whitespace()
-        .next()
-        .unwrap_or_default()
-        .to_string())
-}
-
 /// The .deb in the cache, downloaded when missing or not the one apt names.
 fn fetch(apt: &Apt, deb: &Deb, dir: &Path) -> anyhow::Result<PathBuf> {
     let path = dir.join(deb.file_name());
@@ -661,7 +649,7 @@ fn unpack(deb: &Path, root: &Path) -> anyhow::Result<()> {
 }
 
 fn run_quiet(cmd: &mut Command) -> anyhow::Result<()> {
-    output(cmd).map(|_| ())
+    checked_output(cmd).map(|_| ())
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -1083,7 +1071,7 @@ impl<'a> Content<'a> {
             c.arg(&busybox);
             c
         };
-        let list = output(cmd.arg("--list-full"))?;
+        let list = checked_output(cmd.arg("--list-full"))?;
         let mut count = 0;
         for applet in list.lines().map(str::trim).filter(|l| !l.is_empty()) {
             let path = format!("/{applet}");
@@ -1133,7 +1121,7 @@ struct ElfDeps {
 
 /// The loader and NEEDED libraries of an ELF file, from binutils' readelf (any architecture).
 fn elf_deps(path: &Path) -> anyhow::Result<ElfDeps> {
-    let text = output(
+    let text = checked_output(
         Command::new("readelf")
             .args(["--wide", "--program-headers", "--dynamic"])
             .arg(path),
