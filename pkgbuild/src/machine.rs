@@ -13,7 +13,7 @@ use linuxkit_config::{bundle_runtime, extract_dir, to_oci, ImageConfig, Manifest
 
 use crate::build::{self, BuildOptions};
 use crate::bundle::StoredImage;
-use crate::linuxkit::{image_refs, parse_reference};
+use crate::linuxkit::parse_reference;
 use crate::platform::Platform;
 use crate::registry::{Client, Reference};
 use crate::rootfs::{dir, file, symlink, Root};
@@ -42,39 +42,31 @@ pub struct Outputs {
     pub root_entries: usize,
 }
 
-/// Reads the YAML, checks it as LinuxKit does; errors name the line where it can be found.
-pub fn parse_manifest(text: &str) -> anyhow::Result<Manifest> {
-    let value: serde_json::Value =
-        serde_yaml::from_str(text).context("the manifest is not YAML")?;
-    Manifest::parse(&value).map_err(|e| {
-        let line = line_of(text, &e.field);
-        match line {
-            Some(n) => anyhow::anyhow!("line {n}: {e}"),
-            None => anyhow::anyhow!("{e}"),
-        }
-    })
+/// A manifest LinuxKit would refuse, with the line of what is wrong when it can be placed.
+#[derive(Debug, thiserror::Error)]
+#[error("{}{message}", line.map(|n| format!("line {n}: ")).unwrap_or_default())]
+pub struct ManifestError {
+    pub line: Option<usize>,
+    pub message: String,
 }
 
-/// The line of `section[i]`'s image reference (or of the section), for errors.
-fn line_of(text: &str, field: &str) -> Option<usize> {
-    let section = field.split(['[', '.']).next()?;
-    let index: Option<usize> = field
-        .split_once('[')
-        .and_then(|(_, rest)| rest.split(']').next())
-        .and_then(|i| i.parse().ok());
-    if let Some(i) = index {
-        if let Some(r) = image_refs(text)
-            .unwrap_or_default()
-            .into_iter()
-            .filter(|r| r.section == section)
-            .nth(i)
-        {
-            return Some(r.line);
-        }
-    }
-    text.lines()
-        .position(|l| l.starts_with(&format!("{section}:")))
-        .map(|i| i + 1)
+/// Reads the YAML, checks it as LinuxKit does; errors name the line of the field at fault.
+pub fn parse_manifest(text: &str) -> Result<Manifest, ManifestError> {
+    let docs = crate::yaml::parse(text).map_err(|e| ManifestError {
+        line: Some(e.line),
+        message: format!("the manifest is not YAML: {}", e.message),
+    })?;
+    let value: serde_json::Value = serde_yaml::from_str(text).map_err(|e| ManifestError {
+        line: e.location().map(|l| l.line()),
+        message: format!("the manifest is not YAML: {e}"),
+    })?;
+    Manifest::parse(&value).map_err(|e| ManifestError {
+        line: docs
+            .first()
+            .and_then(|d| d.root.as_ref())
+            .map(|root| root.deepest(&e.field).line()),
+        message: e.to_string(),
+    })
 }
 
 impl Assembly<'_> {
@@ -502,7 +494,7 @@ mod tests {
         let text = "kernel:\n  image: k:1\nservices:\n  - name: a\n    image: x:1\n  - name: b\n    image: y:1\n    cgroupns: host\n";
         let err = parse_manifest(text).unwrap_err().to_string();
         assert!(
-            err.starts_with("line 7: field `services[1].cgroupns`"),
+            err.starts_with("line 8: field `services[1].cgroupns`"),
             "{err}"
         );
         let err = parse_manifest("kernel:\n  image: k\nvolume: []\n")
@@ -510,6 +502,9 @@ mod tests {
             .to_string();
         assert!(err.starts_with("line 3:"), "{err}");
         let err = parse_manifest("kernel: [\n").unwrap_err();
-        assert!(format!("{err:#}").contains("line 2"), "{err:#}");
+        assert_eq!(err.line, Some(2), "{err}");
+        let err = parse_manifest("kernel: {image: k}\nonboot:\n  - {name: a, image: x:1}\n  - name: b\n    image: y:1\n    capabilities: [CAP_NOPE]\n")
+            .unwrap_err();
+        assert_eq!(err.line, Some(6), "{err}");
     }
 }

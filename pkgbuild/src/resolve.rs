@@ -118,28 +118,37 @@ pub fn verify_registry(client: &Client, text: &str, platforms: &[Platform]) -> V
     verify(&Remote(client), "the registry", text, platforms)
 }
 
+/// The manifest's structure as LinuxKit checks it, then every reference.
 fn verify(holder: &dyn Holder, place: &str, text: &str, platforms: &[Platform]) -> Vec<Problem> {
+    let mut problems = Vec::new();
+    if let Err(e) = crate::machine::parse_manifest(text) {
+        problems.push(Problem {
+            line: e.line.unwrap_or(1),
+            reference: "(manifest)".into(),
+            message: e.message,
+        });
+    }
     let refs = match linuxkit::image_refs(text) {
         Ok(refs) => refs,
         Err(e) => {
-            return vec![Problem {
+            problems.push(Problem {
                 line: e.line,
-                reference: String::new(),
+                reference: "(manifest)".into(),
                 message: e.message,
-            }]
+            });
+            return problems;
         }
     };
-    refs.into_iter()
-        .filter_map(|r| {
-            check(holder, place, &r, platforms)
-                .err()
-                .map(|message| Problem {
-                    line: r.line,
-                    reference: r.reference.clone(),
-                    message,
-                })
-        })
-        .collect()
+    problems.extend(refs.into_iter().filter_map(|r| {
+        check(holder, place, &r, platforms)
+            .err()
+            .map(|message| Problem {
+                line: r.line,
+                reference: r.reference.clone(),
+                message,
+            })
+    }));
+    problems
 }
 
 fn check(

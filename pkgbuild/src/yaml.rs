@@ -65,6 +65,30 @@ impl Node {
         })
     }
 
+    /// The node a field path names (`services[1].binds`), or the deepest one on the way there.
+    pub fn deepest(&self, path: &str) -> &Node {
+        let mut node = self;
+        for segment in path.split('.').filter(|s| !s.is_empty()) {
+            let (key, index) = match segment.split_once('[') {
+                Some((key, rest)) => (key, rest.trim_end_matches(']').parse::<usize>().ok()),
+                None => (segment, None),
+            };
+            if !key.is_empty() {
+                match node.get(key) {
+                    Some(next) => node = next,
+                    None => return node,
+                }
+            }
+            if let Some(i) = index {
+                match node.items().get(i) {
+                    Some(next) => node = next,
+                    None => return node,
+                }
+            }
+        }
+        node
+    }
+
     pub fn items(&self) -> &[Node] {
         match self {
             Node::Seq { items, .. } => items,

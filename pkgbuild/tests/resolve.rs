@@ -97,4 +97,35 @@ fn resolve_pins_workspace_packages_and_verify_names_the_lines_left() {
         report.contains("ours.yml:3: ") && report.contains("has no linux/arm64 image"),
         "{report}"
     );
+
+    // Any YAML style: a flow sequence, and an alias pinned once where its anchor is written.
+    let flow = "onboot: [{name: hello, image: &h 'linuxkit/hello:x'}]\r\nservices:\r\n  - {name: again, image: *h}  # the same\r\n";
+    fx.write("flow.yml", flow);
+    let resolved = fx.pkgbuild_ok(
+        store.path(),
+        &["resolve", "flow.yml", "--platforms", "linux/amd64"],
+    );
+    assert_eq!(
+        resolved,
+        flow.replace("linuxkit/hello:x", &format!("{hello_ref}@{hello_digest}"))
+    );
+
+    // verify checks the structure as LinuxKit does, naming the line of the field at fault.
+    let bad = format!(
+        "onboot:\n  - {{name: hello, image: '{hello_ref}@{hello_digest}'}}\n  - name: again\n    \
+         image: {hello_ref}@{hello_digest}\n    capabilties: [CAP_NET_ADMIN]\n"
+    );
+    fx.write("bad.yml", &bad);
+    let out = fx.pkgbuild(
+        store.path(),
+        &["verify", "--local", "--platforms", "linux/amd64", "bad.yml"],
+    );
+    assert_eq!(out.status.code(), Some(1));
+    let report = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        report.lines().count() == 1
+            && report.starts_with("bad.yml:5: (manifest): ")
+            && report.contains("capabilties"),
+        "{report}"
+    );
 }
