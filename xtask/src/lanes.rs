@@ -3,23 +3,28 @@
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::process::{Command, Stdio};
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use anyhow::{bail, Context};
 
 pub struct Lane {
     name: &'static str,
     commands: Vec<Command>,
+    /// Run the remaining commands after one fails (cargo's --no-fail-fast).
+    keep_going: bool,
 }
 
 impl Lane {
-    pub fn new(name: &'static str, commands: Vec<Command>) -> Lane {
-        Lane { name, commands }
+    pub fn new(name: &'static str, commands: Vec<Command>, keep_going: bool) -> Lane {
+        Lane {
+            name,
+            commands,
+            keep_going,
+        }
     }
 }
 
-/// Runs the lanes at once and waits for all of them; fails naming each lane that failed.
-/// A lane stops at its first failing command.
+/// Runs the lanes at once and waits for all of them; fails naming each command that failed.
 pub fn run(lanes: Vec<Lane>) -> anyhow::Result<()> {
     let started = Instant::now();
     let handles: Vec<_> = lanes
@@ -48,6 +53,7 @@ pub fn run(lanes: Vec<Lane>) -> anyhow::Result<()> {
 }
 
 fn run_lane(lane: Lane) -> anyhow::Result<()> {
+    let mut failed = Vec::new();
     for mut cmd in lane.commands {
         let started = Instant::now();
         eprintln!("[{}] xtask: running {cmd:?}", lane.name);
@@ -59,19 +65,41 @@ fn run_lane(lane: Lane) -> anyhow::Result<()> {
         let out = child.stdout.take().unwrap();
         let err = child.stderr.take().unwrap();
         let name = lane.name;
-        let copy_out = std::thread::spawn(move || prefix_lines(name, out, std::io::stdout()));
-        let copy_err = std::thread::spawn(move || prefix_lines(name, err, std::io::stderr()));
+        let (done, copied) = std::sync::mpsc::channel();
+        let done_err = done.clone();
+        std::thread::spawn(move || {
+            prefix_lines(name, out, std::io::stdout());
+            let _ = done.send(());
+        });
+        std::thread::spawn(move || {
+            prefix_lines(name, err, std::io::stderr());
+            let _ = done_err.send(());
+        });
         let status = child.wait().context("waiting for a test command")?;
-        let _ = copy_out.join();
-        let _ = copy_err.join();
+        // A process the command left behind may hold its output open: say so, and go on.
+        for _ in 0..2 {
+            if copied.recv_timeout(Duration::from_secs(10)).is_err() {
+                eprintln!(
+                    "[{}] xtask: warning: a process {cmd:?} started still holds its output",
+                    lane.name
+                );
+                break;
+            }
+        }
         eprintln!(
             "[{}] xtask: {status} after {:.0}s: {cmd:?}",
             lane.name,
             started.elapsed().as_secs_f64()
         );
         if !status.success() {
-            bail!("{cmd:?} failed ({status})");
+            failed.push(format!("{cmd:?} failed ({status})"));
+            if !lane.keep_going {
+                break;
+            }
         }
+    }
+    if !failed.is_empty() {
+        bail!("{}", failed.join("\n"));
     }
     Ok(())
 }

@@ -12,6 +12,7 @@ use anyhow::{bail, Context};
 mod bench;
 mod lanes;
 mod standins;
+mod testing;
 
 /// What building images for every platform needs.
 const BUILD_PACKAGES: &[&str] = &[
@@ -78,7 +79,11 @@ fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let result = match args.first().map(String::as_str) {
         Some("build") => build(&args[1..]),
-        Some("test") => test(&args[1..]),
+        Some("test") => {
+            let mut all: Vec<&str> = BUILD_PACKAGES.to_vec();
+            all.extend_from_slice(TEST_PACKAGES);
+            ensure_packages(&all).and_then(|()| testing::run(&args[1..]))
+        }
         Some("bench") => ensure_packages(BENCH_PACKAGES)
             .and_then(|()| bench::run(&workspace_root(), args.get(1).map(String::as_str))),
         Some("standins") => standins::run(&args[1..]),
@@ -180,92 +185,6 @@ fn build(packages: &[String]) -> anyhow::Result<()> {
         .args(packages))
 }
 
-/// The test targets that compile images (CPU for minutes, all pkgbuild's): one lane runs them,
-/// while the other runs the tests that mostly wait (on peers, timers, QEMU's guest).
-const BUILDING_TESTS: &[&str] = &["boot", "fork", "images", "store", "push"];
-
-/// `cargo xtask test`: every test of the workspace, then the I/O-free unit tests on s390x.
-///
-/// Everything is compiled first; then two lanes run side by side, the tests that build images in
-/// one and all the others (then the s390x step) in the other, so the cores stay busy while a
-/// test waits for a lease to expire or a guest to boot.
-fn test(extra: &[String]) -> anyhow::Result<()> {
-    let mut all: Vec<&str> = BUILD_PACKAGES.to_vec();
-    all.extend_from_slice(TEST_PACKAGES);
-    ensure_packages(&all)?;
-    // The boot test takes LinuxKit's kernel, runc and containerd from the store the service
-    // tests share (CARGO_TARGET_TMPDIR): the stand-ins go there first.
-    standins_for_tests("amd64")?;
-    run(cargo()
-        .args(["test", "--workspace", "--locked", "--no-run"])
-        .args(extra))?;
-
-    // Every run names --workspace, so cargo unifies features as it did for the build above and
-    // compiles nothing again; the lanes split the integration tests by target name.
-    let other_tests: Vec<String> = test_targets()?
-        .into_iter()
-        .filter(|t| !BUILDING_TESTS.contains(&t.as_str()))
-        .collect();
-    let mut building = cargo();
-    building.args(["test", "--workspace", "--locked"]);
-    for t in BUILDING_TESTS {
-        building.args(["--test", t]);
-    }
-    building.args(extra);
-    let mut waiting = cargo();
-    waiting.args(["test", "--workspace", "--locked", "--lib", "--bins"]);
-    for t in &other_tests {
-        waiting.args(["--test", t]);
-    }
-    waiting.args(extra);
-    let mut docs = cargo();
-    docs.args(["test", "--workspace", "--locked", "--doc"])
-        .args(extra);
-    let mut others = vec![waiting, docs];
-    others.extend(big_endian_unit_tests()?);
-    lanes::run(vec![
-        lanes::Lane::new("images", vec![building]),
-        lanes::Lane::new("others", others),
-    ])
-}
-
-/// The names of the workspace's integration test targets; every building one must be there.
-fn test_targets() -> anyhow::Result<Vec<String>> {
-    let out = cargo()
-        .args(["metadata", "--no-deps", "--locked", "--format-version", "1"])
-        .output()
-        .context("running cargo metadata")?;
-    if !out.status.success() {
-        bail!(
-            "cargo metadata failed: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-    }
-    let metadata: serde_json::Value =
-        serde_json::from_slice(&out.stdout).context("reading cargo metadata's output")?;
-    let mut names = std::collections::BTreeSet::new();
-    for package in metadata["packages"].as_array().into_iter().flatten() {
-        for target in package["targets"].as_array().into_iter().flatten() {
-            if target["kind"]
-                .as_array()
-                .into_iter()
-                .flatten()
-                .any(|k| k == "test")
-            {
-                if let Some(name) = target["name"].as_str() {
-                    names.insert(name.to_string());
-                }
-            }
-        }
-    }
-    for t in BUILDING_TESTS {
-        if !names.contains(*t) {
-            bail!("the workspace has no test target {t:?}: update BUILDING_TESTS in xtask");
-        }
-    }
-    Ok(names.into_iter().collect())
-}
-
 /// `cargo xtask boot-test --arch A`: the boot test of `cargo xtask test` for another architecture
 /// (emulated under TCG, which takes longer than CI has).
 fn boot_test(args: &[String]) -> anyhow::Result<()> {
@@ -283,7 +202,7 @@ fn boot_test(args: &[String]) -> anyhow::Result<()> {
     all.extend_from_slice(TEST_PACKAGES);
     all.push(qemu);
     ensure_packages(&all)?;
-    standins_for_tests(&arch)?;
+    standins::run(&standins_for_tests(&arch))?;
     run(cargo()
         .args([
             "test",
@@ -298,18 +217,22 @@ fn boot_test(args: &[String]) -> anyhow::Result<()> {
         .env("BOOT_ARCH", &arch))
 }
 
-/// Stand-ins for `arch` in the store the image tests share (their CARGO_TARGET_TMPDIR).
-fn standins_for_tests(arch: &str) -> anyhow::Result<()> {
-    let target = std::env::var_os("CARGO_TARGET_DIR")
+/// The store the image tests share (their CARGO_TARGET_TMPDIR/service-images).
+fn test_store() -> PathBuf {
+    std::env::var_os("CARGO_TARGET_DIR")
         .map(PathBuf::from)
-        .unwrap_or_else(|| workspace_root().join("target"));
-    let store = target.join("tmp/service-images");
-    standins::run(&[
+        .unwrap_or_else(|| workspace_root().join("target"))
+        .join("tmp/service-images")
+}
+
+/// `standins` arguments that put `arch`'s stand-ins in the store the image tests share.
+fn standins_for_tests(arch: &str) -> Vec<String> {
+    vec![
         "--arch".to_string(),
         arch.to_string(),
         "--cache".to_string(),
-        store.display().to_string(),
-    ])
+        test_store().display().to_string(),
+    ]
 }
 
 /// The packages under pkgs/ and crates/ whose library holds their protocol or parsing logic.
@@ -340,7 +263,7 @@ fn service_libraries() -> anyhow::Result<Vec<String>> {
 
 /// Byte-order bugs in packet code show up here rather than on a mainframe: the libraries' unit
 /// tests, built for s390x and run under qemu-user.
-fn big_endian_unit_tests() -> anyhow::Result<Option<Command>> {
+pub(crate) fn big_endian_unit_tests() -> anyhow::Result<Option<Command>> {
     let libs = service_libraries()?;
     if libs.is_empty() {
         return Ok(None);

@@ -472,6 +472,8 @@ fn a_session_runs_in_the_namespaces_of_host_namespaces() {
             "--ipc",
             "--pid",
             "--fork",
+            // The sleep goes when unshare goes, even when the test fails half-way.
+            "--kill-child",
             "--mount-proc",
         ])
         .args([
