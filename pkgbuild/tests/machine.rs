@@ -252,7 +252,7 @@ fn what_linuxkit_refuses_is_refused_naming_the_entry() {
         ),
         (
             "volumes:\n  - name: ro\n    readonly: true\nservices:\n  - name: s\n    image: example/other:1.0.0\n    binds: [\"ro:/x\"]\n",
-            "line 8: field `services[0].binds[0]`",
+            "line 9: field `services[0].binds[0]`",
         ),
     ];
     for (files, expected) in cases {
