@@ -10,7 +10,7 @@ use oci_spec::image::{Descriptor, ImageIndex, ImageManifest};
 use crate::compile::{self, CompileRequest};
 use crate::git;
 use crate::image::{self, Blob, ConfigSpec};
-use crate::inputs::{self, sha256_hex, TOOLCHAIN_ANNOTATION};
+use crate::inputs::{sha256_hex, TOOLCHAIN_ANNOTATION};
 use crate::layer::{self, Tree};
 use crate::metadata::{parse_mode, Package};
 use crate::platform::Platform;
@@ -163,7 +163,7 @@ pub fn build_package(
         let label = format!("{} {platform}", pkg.name);
         let toolchain = ws.toolchain(platform, pkg.meta.libc);
         let toolchain_digest = match &toolchain {
-            Ok(tc) => Some(inputs::toolchain_inputs(tc, &ws.flags)?.digest()),
+            Ok(tc) => Some(ws.toolchain_digest(tc)?),
             Err(_) => None,
         };
         if let (false, Some(image)) = (opts.force, held.get(&platform)) {

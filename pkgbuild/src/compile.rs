@@ -39,7 +39,7 @@ impl BuildFlags {
         }
     }
 
-    /// The fixed part of the rustflags, hashed into the tag.
+    /// The fixed part of the rustflags, hashed into the platform's toolchain digest.
     fn fixed(tc: &Toolchain) -> Vec<String> {
         let mut flags = vec![
             "-Ctarget-feature=+crt-static".to_string(),

@@ -35,13 +35,13 @@ pub struct Toolchain {
     pub libc: Libc,
     pub route: Route,
     pub rustc: PathBuf,
-    /// `rustc -vV`, hashed into the tag.
+    /// `rustc -vV`, hashed into the toolchain digest.
     pub rustc_version: String,
     pub linker: String,
-    /// The linker's `--version` first line, hashed into the tag.
+    /// The linker's `--version` first line, hashed into the toolchain digest.
     pub linker_version: String,
-    /// The static C library the linker takes, when it comes from the system (hashed into the tag);
-    /// rustup's self-contained musl is covered by the rustc version.
+    /// The static C library the linker takes, when it comes from the system (hashed into the
+    /// toolchain digest); rustup's self-contained musl is covered by the rustc version.
     pub static_libc: Option<PathBuf>,
 }
 

@@ -29,6 +29,7 @@ pub struct Workspace {
     /// tree, builds and pushes from the same plan).
     plans: RefCell<HashMap<String, std::rc::Rc<Plan>>>,
     toolchains: RefCell<HashMap<(Platform, Libc), Result<Toolchain, Missing>>>,
+    toolchain_digests: RefCell<HashMap<(Platform, Libc), String>>,
 }
 
 /// Everything known about a package before compiling it.
@@ -78,6 +79,7 @@ impl Workspace {
             by_target: RefCell::new(HashMap::new()),
             plans: RefCell::new(HashMap::new()),
             toolchains: RefCell::new(HashMap::new()),
+            toolchain_digests: RefCell::new(HashMap::new()),
         })
     }
 
@@ -107,6 +109,20 @@ impl Workspace {
             .entry((platform, libc))
             .or_insert_with(|| self.probe.select(platform, libc))
             .clone()
+    }
+
+    /// The digest of a toolchain's inputs (`inputs::toolchain_inputs`), hashed once per Workspace:
+    /// it reads the C library's archive.
+    pub fn toolchain_digest(&self, tc: &Toolchain) -> anyhow::Result<String> {
+        let key = (tc.platform, tc.libc);
+        if let Some(digest) = self.toolchain_digests.borrow().get(&key) {
+            return Ok(digest.clone());
+        }
+        let digest = inputs::toolchain_inputs(tc, &self.flags)?.digest();
+        self.toolchain_digests
+            .borrow_mut()
+            .insert(key, digest.clone());
+        Ok(digest)
     }
 
     /// Metadata filtered to one target's dependencies.
