@@ -1,4 +1,4 @@
-//! `pkgbuild new NAME --from PKG` on a clone of this repository: dhcpcd forked in one command,
+//! `pkgbuild new NAME --from PKG` on a clone of this repository: getty forked in one command,
 //! one line of the fork changed, the fork built for all three platforms as an image of its own,
 //! the original's tag and digest unchanged; names cargo would refuse and a failure half-way leave
 //! the workspace as it was.
@@ -77,17 +77,19 @@ impl Clone {
 
 #[test]
 fn a_fork_is_one_command_and_builds_an_image_of_its_own() {
+    // getty: of the services, the fewest crates to build for two more platforms, and two path
+    // dependencies (crates/hostns, crates/svckit) that the fork keeps.
     let clone = Clone::new();
-    let original_tag = clone.ok(&["show-tag", "dhcpcd"]);
+    let original_tag = clone.ok(&["show-tag", "getty"]);
     let (_, original_digest) = common::pinned(
-        &clone.ok(&["build", "dhcpcd", "--platforms", "linux/amd64"]),
-        "dhcpcd",
+        &clone.ok(&["build", "getty", "--platforms", "linux/amd64"]),
+        "getty",
     );
     let before = clone.snapshot();
 
-    let out = clone.ok(&["new", "dhcpcd-lab", "--from", "dhcpcd"]);
+    let out = clone.ok(&["new", "getty-lab", "--from", "getty"]);
     assert!(
-        out.contains("pkgbuild build dhcpcd-lab") && out.contains("pkgbuild push dhcpcd-lab"),
+        out.contains("pkgbuild build getty-lab") && out.contains("pkgbuild push getty-lab"),
         "{out}"
     );
     // The workspace gains the member and nothing else: the rest of Cargo.toml is byte for byte
@@ -96,12 +98,12 @@ fn a_fork_is_one_command_and_builds_an_image_of_its_own() {
     let old_toml = String::from_utf8(before.0.clone()).unwrap();
     assert_eq!(
         toml,
-        old_toml.replacen("\"pkgs/init\"]", "\"pkgs/init\", \"pkgs/dhcpcd-lab\"]", 1)
+        old_toml.replacen("\"pkgs/init\"]", "\"pkgs/init\", \"pkgs/getty-lab\"]", 1)
     );
-    let fork = clone.root().join("pkgs/dhcpcd-lab");
+    let fork = clone.root().join("pkgs/getty-lab");
     let manifest = std::fs::read_to_string(fork.join("Cargo.toml")).unwrap();
     assert!(
-        manifest.contains("name = \"dhcpcd-lab\"\nversion = \"0.1.0\""),
+        manifest.contains("name = \"getty-lab\"\nversion = \"0.1.0\""),
         "{manifest}"
     );
     let changelog = std::fs::read_to_string(fork.join("CHANGELOG.md")).unwrap();
@@ -113,7 +115,7 @@ fn a_fork_is_one_command_and_builds_an_image_of_its_own() {
     );
     assert!(
         changelog.contains(&format!(
-            "Forked from `dhcpcd` 0.1.0 at commit {}",
+            "Forked from `getty` 0.1.0 at commit {}",
             head.trim()
         )),
         "{changelog}"
@@ -137,10 +139,10 @@ fn a_fork_is_one_command_and_builds_an_image_of_its_own() {
     let text = std::fs::read_to_string(&main_rs).unwrap();
     std::fs::write(&main_rs, format!("{text}// a line of the lab's own\n")).unwrap();
     common::git(clone.root(), &["add", "-A"]);
-    common::git(clone.root(), &["commit", "-qm", "fork dhcpcd"]);
-    let built = clone.ok(&["build", "dhcpcd-lab"]);
-    let (reference, _) = common::pinned(&built, "dhcpcd-lab");
-    assert!(reference.starts_with("linuxkit/dhcpcd-lab:"), "{built}");
+    common::git(clone.root(), &["commit", "-qm", "fork getty"]);
+    let built = clone.ok(&["build", "getty-lab"]);
+    let (reference, _) = common::pinned(&built, "getty-lab");
+    assert!(reference.starts_with("linuxkit/getty-lab:"), "{built}");
     let listed = clone.ok(&["ls"]);
     let line = listed
         .lines()
@@ -152,17 +154,17 @@ fn a_fork_is_one_command_and_builds_an_image_of_its_own() {
     );
 
     // Each platform's binary is static (musl) and runs: natively, or under qemu-user.
-    let digest = common::pinned(&built, "dhcpcd-lab").1;
+    let digest = common::pinned(&built, "getty-lab").1;
     let store = Store::open(clone.store.path()).unwrap();
     for platform in Platform::ALL {
         let binary = StoredImage::read(&store, &digest, platform)
             .unwrap()
-            .file(&store, "/usr/sbin/dhcpcd")
+            .file(&store, "/usr/sbin/getty")
             .unwrap();
         let path = clone
             .store
             .path()
-            .join(format!("dhcpcd-{}", platform.arch()));
+            .join(format!("getty-{}", platform.arch()));
         std::fs::write(&path, &binary).unwrap();
         std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o755)).unwrap();
         let mut cmd = if Platform::host() == Some(platform) {
@@ -175,13 +177,13 @@ fn a_fork_is_one_command_and_builds_an_image_of_its_own() {
         };
         let version = run_ok(cmd.arg("--version"));
         // The fork keeps the program's name (strings are not renamed) and starts at 0.1.0.
-        assert_eq!(version.trim(), "dhcpcd 0.1.0", "{platform}");
+        assert_eq!(version.trim(), "getty 0.1.0", "{platform}");
     }
 
     // The original: the same tag, and rebuilt from scratch, the same digest.
-    assert_eq!(clone.ok(&["show-tag", "dhcpcd"]), original_tag);
-    let rebuilt = clone.ok(&["build", "dhcpcd", "--platforms", "linux/amd64", "--force"]);
-    assert_eq!(common::pinned(&rebuilt, "dhcpcd").1, original_digest);
+    assert_eq!(clone.ok(&["show-tag", "getty"]), original_tag);
+    let rebuilt = clone.ok(&["build", "getty", "--platforms", "linux/amd64", "--force"]);
+    assert_eq!(common::pinned(&rebuilt, "getty").1, original_digest);
 }
 
 #[test]

@@ -1,8 +1,12 @@
-//! Commands run in lanes side by side: each lane runs its commands in order, and every line they
-//! print is prefixed with the lane's name.
+//! Commands run in lanes side by side: each lane runs its own commands in order, then takes
+//! commands from a shared queue until it is empty, so the lane that ends first does the rest.
+//! Every line a command prints is prefixed with its lane's name.
 
+use std::collections::VecDeque;
 use std::io::{BufRead, BufReader, Read, Write};
 use std::process::{Command, Stdio};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use anyhow::{bail, Context};
@@ -24,14 +28,36 @@ impl Lane {
     }
 }
 
-/// Runs the lanes at once and waits for all of them; fails naming each command that failed.
-pub fn run(lanes: Vec<Lane>) -> anyhow::Result<()> {
+/// The commands any lane may run once its own are done, first come first served.
+struct Shared {
+    queue: Mutex<VecDeque<Command>>,
+    /// Set when a command failed and the lanes do not keep going: no lane takes another.
+    stop: AtomicBool,
+}
+
+impl Shared {
+    fn take(&self) -> Option<Command> {
+        if self.stop.load(Ordering::SeqCst) {
+            return None;
+        }
+        self.queue.lock().unwrap().pop_front()
+    }
+}
+
+/// Runs the lanes at once, then `shared` in whichever lane is free, and waits for all of them;
+/// fails naming each command that failed.
+pub fn run(lanes: Vec<Lane>, shared: Vec<Command>) -> anyhow::Result<()> {
     let started = Instant::now();
+    let shared = Arc::new(Shared {
+        queue: Mutex::new(shared.into()),
+        stop: AtomicBool::new(false),
+    });
     let handles: Vec<_> = lanes
         .into_iter()
         .map(|lane| {
             let name = lane.name;
-            (name, std::thread::spawn(move || run_lane(lane)))
+            let shared = shared.clone();
+            (name, std::thread::spawn(move || run_lane(lane, &shared)))
         })
         .collect();
     let mut failed = Vec::new();
@@ -52,9 +78,10 @@ pub fn run(lanes: Vec<Lane>) -> anyhow::Result<()> {
     Ok(())
 }
 
-fn run_lane(lane: Lane) -> anyhow::Result<()> {
+fn run_lane(lane: Lane, shared: &Shared) -> anyhow::Result<()> {
     let mut failed = Vec::new();
-    for mut cmd in lane.commands {
+    let mut own = lane.commands.into_iter();
+    while let Some(mut cmd) = own.next().or_else(|| shared.take()) {
         let started = Instant::now();
         eprintln!("[{}] xtask: running {cmd:?}", lane.name);
         let mut child = cmd
@@ -94,6 +121,7 @@ fn run_lane(lane: Lane) -> anyhow::Result<()> {
         if !status.success() {
             failed.push(format!("{cmd:?} failed ({status})"));
             if !lane.keep_going {
+                shared.stop.store(true, Ordering::SeqCst);
                 break;
             }
         }
@@ -121,5 +149,45 @@ fn prefix_lines(name: &str, from: impl Read, mut to: impl Write) {
                 let _ = to.write_all(&whole);
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn append(file: &std::path::Path, word: &str) -> Command {
+        let mut cmd = Command::new("sh");
+        cmd.args(["-c", &format!("echo {word} >> '{}'", file.display())]);
+        cmd
+    }
+
+    #[test]
+    fn every_shared_command_runs_once_in_some_lane() {
+        let dir = tempfile::tempdir().unwrap();
+        let log = dir.path().join("log");
+        let lanes = vec![
+            Lane::new("a", vec![append(&log, "a1"), append(&log, "a2")], false),
+            Lane::new("b", vec![], false),
+        ];
+        let shared = (1..=5).map(|i| append(&log, &format!("s{i}"))).collect();
+        run(lanes, shared).unwrap();
+        let mut lines: Vec<String> = std::fs::read_to_string(&log)
+            .unwrap()
+            .lines()
+            .map(str::to_string)
+            .collect();
+        lines.sort();
+        assert_eq!(lines, ["a1", "a2", "s1", "s2", "s3", "s4", "s5"]);
+    }
+
+    #[test]
+    fn a_failure_is_named_and_stops_the_shared_queue() {
+        let dir = tempfile::tempdir().unwrap();
+        let log = dir.path().join("log");
+        let lanes = vec![Lane::new("a", vec![Command::new("false")], false)];
+        let err = run(lanes, vec![append(&log, "s1")]).unwrap_err();
+        assert!(format!("{err:#}").contains("\"false\" failed"), "{err:#}");
+        assert!(!log.exists(), "a shared command ran after a failure");
     }
 }
