@@ -48,6 +48,8 @@ const TEST_PACKAGES: &[&str] = &[
     // dhcpcd: the DHCP server, in network namespaces the tests make.
     "dnsmasq-base",
     "iproute2",
+    // dhcpcd: a second host that claims the client's address.
+    "arping",
     // ntpd: the NTP server and reference client.
     "chrony",
     // getty: mkpasswd makes the password hashes the tests log in with.
@@ -64,6 +66,8 @@ const TEST_PACKAGES: &[&str] = &[
 const BENCH_PACKAGES: &[&str] = &[
     "dnsmasq-base",
     "iproute2",
+    // dhcpcd: a second host that claims the client's address.
+    "arping",
     "chrony",
     // dhcpcd: Debian's dhcpcd and busybox's udhcpc (busybox-static replaces busybox).
     "dhcpcd-base",

@@ -1,5 +1,6 @@
 //! RFC 5227 address conflict detection, without I/O: when to send probes
-//! and announcements, and which received ARP packets are conflicts.
+//! and announcements, which received ARP packets are conflicts, and how an
+//! address in use is defended.
 
 use std::net::Ipv4Addr;
 use std::time::Duration;
@@ -164,18 +165,72 @@ impl Probe {
     /// Whether a received ARP frame shows that another host uses or wants
     /// the address (RFC 5227 2.1.1). Only counts while probing.
     pub fn is_conflict(&self, frame: &[u8]) -> bool {
-        if !self.is_probing() {
-            return false;
+        self.is_probing() && claimant(frame, self.mac, self.addr).is_some()
+    }
+}
+
+/// The MAC of another host that `frame` shows using `addr` (its sender IP)
+/// or probing for it (a request from 0.0.0.0 for it), as dhcpcd reads ARP.
+fn claimant(frame: &[u8], our_mac: [u8; 6], addr: Ipv4Addr) -> Option<[u8; 6]> {
+    let a = Arp::parse(frame)?;
+    if a.sender_mac == our_mac {
+        return None; // our own packet, looped back
+    }
+    let claims =
+        a.sender_ip == addr || (a.op == 1 && a.sender_ip.is_unspecified() && a.target_ip == addr);
+    claims.then_some(a.sender_mac)
+}
+
+/// RFC 5227 2.4 (b): a second conflict within this time of a defence gives
+/// the address up (DEFEND_INTERVAL).
+pub const DEFEND_INTERVAL: Duration = Duration::from_secs(10);
+
+/// What to do about another host claiming an address we use.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Defence {
+    /// Send this announcement of our address on the ARP socket.
+    Defend { frame: Vec<u8>, by: [u8; 6] },
+    /// We defended it less than [`DEFEND_INTERVAL`] ago: stop using it.
+    GiveUp { by: [u8; 6] },
+}
+
+/// Watches the ARP traffic for an address the interface uses, and defends
+/// it once per [`DEFEND_INTERVAL`] (RFC 5227 2.4 (b), as dhcpcd does).
+#[derive(Debug, Clone)]
+pub struct Guard {
+    addr: Ipv4Addr,
+    mac: [u8; 6],
+    defended_at: Option<Instant>,
+}
+
+impl Guard {
+    pub fn new(addr: Ipv4Addr, mac: [u8; 6]) -> Guard {
+        Guard {
+            addr,
+            mac,
+            defended_at: None,
         }
-        let Some(a) = Arp::parse(frame) else {
-            return false;
-        };
-        if a.sender_mac == self.mac {
-            return false; // our own packet, looped back
+    }
+
+    pub fn address(&self) -> Ipv4Addr {
+        self.addr
+    }
+
+    /// What `frame`, received at `now`, asks of us; `None` when it does not
+    /// claim our address.
+    pub fn handle_frame(&mut self, now: Instant, frame: &[u8]) -> Option<Defence> {
+        let by = claimant(frame, self.mac, self.addr)?;
+        let recent = self
+            .defended_at
+            .is_some_and(|t| now.saturating_duration_since(t) < DEFEND_INTERVAL);
+        if recent {
+            return Some(Defence::GiveUp { by });
         }
-        // Someone has it, or someone else is probing for it too.
-        a.sender_ip == self.addr
-            || (a.op == 1 && a.sender_ip.is_unspecified() && a.target_ip == self.addr)
+        self.defended_at = Some(now);
+        Some(Defence::Defend {
+            frame: Arp::announce(self.mac, self.addr).to_frame(),
+            by,
+        })
     }
 }
 
@@ -265,5 +320,68 @@ mod tests {
         let mut p = p;
         run(&mut p);
         assert!(!p.is_conflict(&reply.to_frame()));
+    }
+
+    fn claim(by: [u8; 6], addr: Ipv4Addr) -> Vec<u8> {
+        Arp::announce(by, addr).to_frame()
+    }
+
+    #[test]
+    fn a_claim_is_defended_once_then_the_address_given_up() {
+        let mut g = Guard::new(ADDR, MAC);
+        let first = g.handle_frame(Instant::from_secs(100), &claim(OTHER, ADDR));
+        let Some(Defence::Defend { frame, by }) = first else {
+            panic!("{first:?}");
+        };
+        assert_eq!(by, OTHER);
+        // The defence is an announcement of our address, from our MAC.
+        let sent = Arp::parse(&frame).unwrap();
+        assert_eq!(
+            (sent.op, sent.sender_mac, sent.sender_ip, sent.target_ip),
+            (1, MAC, ADDR, ADDR)
+        );
+        // A second claim within DEFEND_INTERVAL: give up.
+        assert_eq!(
+            g.handle_frame(Instant::from_secs(109), &claim(OTHER, ADDR)),
+            Some(Defence::GiveUp { by: OTHER })
+        );
+    }
+
+    #[test]
+    fn claims_further_apart_than_the_interval_are_each_defended() {
+        let mut g = Guard::new(ADDR, MAC);
+        for secs in [5, 15, 25, 40] {
+            let d = g.handle_frame(Instant::from_secs(secs), &claim(OTHER, ADDR));
+            assert!(
+                matches!(d, Some(Defence::Defend { .. })),
+                "at {secs}: {d:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn only_other_hosts_claiming_our_address_count() {
+        let mut g = Guard::new(ADDR, MAC);
+        let now = Instant::from_secs(1);
+        // Our own announcement, looped back; other addresses; junk.
+        assert_eq!(g.handle_frame(now, &claim(MAC, ADDR)), None);
+        assert_eq!(
+            g.handle_frame(now, &claim(OTHER, Ipv4Addr::new(10, 0, 0, 7))),
+            None
+        );
+        assert_eq!(g.handle_frame(now, b"short"), None);
+        let mut truncated = claim(OTHER, ADDR);
+        truncated.truncate(30);
+        assert_eq!(g.handle_frame(now, &truncated), None);
+        // None of that used up the defence: a real claim is defended.
+        assert!(matches!(
+            g.handle_frame(now, &claim(OTHER, ADDR)),
+            Some(Defence::Defend { .. })
+        ));
+        // Another host probing for our address is a claim too.
+        assert_eq!(
+            g.handle_frame(now, &Arp::probe(OTHER, ADDR).to_frame()),
+            Some(Defence::GiveUp { by: OTHER })
+        );
     }
 }

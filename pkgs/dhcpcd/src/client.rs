@@ -28,6 +28,9 @@ const MAX_REQUESTS: u32 = 5;
 const DECLINE_WAIT: Duration = Duration::from_secs(10);
 /// Cap on the delay before restarting after repeated NAKs (as dhcpcd).
 const NAK_DELAY_MAX: Duration = Duration::from_secs(60);
+/// How long DISCOVER goes unanswered before an IPv4 link-local address is
+/// sought beside it (dhcpcd's `reboot` default, after which it starts IPv4LL).
+pub const LINK_LOCAL_AFTER: Duration = Duration::from_secs(5);
 
 /// Settings for one interface's client.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -46,6 +49,8 @@ pub struct ClientConfig {
     pub rapid_commit: bool,
     /// Probe the address with ARP before using it (RFC 5227).
     pub arp: bool,
+    /// Seek an IPv4 link-local address (RFC 3927) while no server answers.
+    pub ipv4ll: bool,
     /// Wait a random 0-1 s before the first DISCOVER (off with `nodelay`).
     pub initial_delay: bool,
     /// Keep the address on carrier loss and on exit.
@@ -69,6 +74,7 @@ impl ClientConfig {
             require: Vec::new(),
             rapid_commit: false,
             arp: true,
+            ipv4ll: true,
             initial_delay: true,
             persistent: false,
             release_on_stop: false,
@@ -158,6 +164,10 @@ pub enum Action {
     /// Probe the address with ARP and report back with
     /// [`Client::arp_probe_clear`] or [`Client::arp_conflict`].
     ArpProbe(Ipv4Addr),
+    /// No server has answered for a while: seek a link-local address.
+    StartLinkLocal,
+    /// A lease came, or the client stops: drop the link-local address.
+    StopLinkLocal,
     /// Store the lease for the next start (see [`Lease::to_json`]).
     PersistLease(Lease),
     /// Delete the stored lease.
@@ -211,6 +221,10 @@ pub struct Client {
     reboot_deadline: Instant,
     /// Delay before the next restart after a NAK.
     nak_delay: Duration,
+    /// When to ask for a link-local address, while discovering without one.
+    link_local_at: Option<Instant>,
+    /// A link-local address is sought or held.
+    link_local: bool,
 }
 
 impl Client {
@@ -231,6 +245,8 @@ impl Client {
             configured: None,
             reboot_deadline: Instant::ZERO,
             nak_delay: Duration::ZERO,
+            link_local_at: None,
+            link_local: false,
         }
     }
 
@@ -280,7 +296,7 @@ impl Client {
 
     /// When [`Client::handle_timeout`] should be called next.
     pub fn next_timeout(&self) -> Option<Instant> {
-        self.timer
+        [self.timer, self.link_local_at].into_iter().flatten().min()
     }
 
     /// Starts acquiring: INIT-REBOOT with a remembered lease, else DISCOVER
@@ -334,6 +350,16 @@ impl Client {
     /// Handles the timer set by [`Client::next_timeout`]. Early calls do nothing.
     pub fn handle_timeout(&mut self, now: Instant) -> Vec<Action> {
         let mut out = Vec::new();
+        if self.link_local_at.is_some_and(|t| now >= t) {
+            self.link_local_at = None;
+            self.link_local = true;
+            log(
+                &mut out,
+                Level::Info,
+                "event=ipv4ll reason=no-answer".into(),
+            );
+            out.push(Action::StartLinkLocal);
+        }
         match self.timer {
             Some(t) if now >= t => self.timer = None,
             _ => return out,
@@ -394,6 +420,7 @@ impl Client {
         if !self.cfg.persistent {
             self.deconfigure(&mut out);
         }
+        self.stop_link_local(&mut out);
         self.pending = None;
         self.state = State::NoCarrier;
         self.timer = None;
@@ -429,6 +456,7 @@ impl Client {
             out.push(Action::ForgetLease);
         }
         self.deconfigure(&mut out);
+        self.stop_link_local(&mut out);
         self.halt();
         out
     }
@@ -442,6 +470,7 @@ impl Client {
         let mut out = Vec::new();
         if !self.cfg.persistent {
             self.deconfigure(&mut out);
+            self.stop_link_local(&mut out);
         }
         self.halt();
         out
@@ -497,6 +526,32 @@ impl Client {
         self.lease = None;
         self.state = State::Init;
         self.timer = Some(now + DECLINE_WAIT);
+        out
+    }
+
+    /// Another host kept claiming our address after we defended it once
+    /// (RFC 5227 2.4 (b)): give the address up and discover anew. No
+    /// DECLINE, as in dhcpcd: the server gave the address in good faith, and
+    /// the probe before the next lease settles who has it.
+    pub fn arp_defence_failed(&mut self, now: Instant) -> Vec<Action> {
+        let mut out = Vec::new();
+        if !matches!(
+            self.state,
+            State::Bound | State::Renewing | State::Rebinding
+        ) {
+            return out;
+        }
+        let Some(l) = self.lease.take() else {
+            return out;
+        };
+        log(
+            &mut out,
+            Level::Warn,
+            format!("event=conflict address={} action=drop", l.address),
+        );
+        self.deconfigure(&mut out);
+        out.push(Action::ForgetLease);
+        self.discover(now, &mut out);
         out
     }
 
@@ -657,6 +712,9 @@ impl Client {
     fn discover(&mut self, now: Instant, out: &mut Vec<Action>) {
         // Anything still applied belongs to a lease we no longer hold.
         self.deconfigure(out);
+        if self.cfg.ipv4ll && !self.link_local && self.link_local_at.is_none() {
+            self.link_local_at = Some(now + LINK_LOCAL_AFTER);
+        }
         self.new_exchange(now);
         self.state = State::Selecting;
         self.send_discover(now, out);
@@ -685,6 +743,15 @@ impl Client {
         self.lease = Some(lease.clone());
         out.push(Action::ConfigureLease(lease.clone()));
         out.push(Action::PersistLease(lease));
+        // After the lease's address is in place, so the link is never without one.
+        self.stop_link_local(out);
+    }
+
+    fn stop_link_local(&mut self, out: &mut Vec<Action>) {
+        self.link_local_at = None;
+        if std::mem::take(&mut self.link_local) {
+            out.push(Action::StopLinkLocal);
+        }
     }
 
     /// T1, T2 and expiry; checked in that order from the end, so a late
@@ -739,6 +806,7 @@ impl Client {
         self.pending = None;
         self.state = State::Stopped;
         self.timer = None;
+        self.link_local_at = None;
     }
 
     /// A new transaction: fresh xid, backoff and `secs` clock.

@@ -77,8 +77,12 @@ pub struct Config {
     pub rapid_commit: bool,
     /// `require NAME`: replies without these options are ignored.
     pub require: Vec<u8>,
-    /// `noarp`: skip the RFC 5227 address probe.
+    /// `noarp`: skip the RFC 5227 address probe and defence (and IPv4LL,
+    /// which needs ARP).
     pub noarp: bool,
+    /// `ipv4ll` (the default) or `noipv4ll`: seek an RFC 3927 link-local
+    /// address while no DHCP server answers.
+    pub ipv4ll: bool,
     /// `nodelay`: skip the random delay before the first DISCOVER.
     pub nodelay: bool,
     pub waitip: Option<WaitIp>,
@@ -100,6 +104,7 @@ impl Default for Config {
             rapid_commit: false,
             require: Vec::new(),
             noarp: false,
+            ipv4ll: true,
             nodelay: false,
             waitip: None,
             timeout: 30, // dhcpcd's default
@@ -260,6 +265,8 @@ pub fn parse(text: &str) -> Result<Parsed, ConfigError> {
             }
             "persistent" => c.persistent = no_args()?,
             "noarp" => c.noarp = no_args()?,
+            "ipv4ll" => c.ipv4ll = no_args()?,
+            "noipv4ll" => c.ipv4ll = !no_args()?,
             "nodelay" => c.nodelay = no_args()?,
             "release" => c.release = no_args()?,
             "waitip" => {
@@ -357,6 +364,7 @@ impl Config {
         cc.require = self.require.clone();
         cc.rapid_commit = self.rapid_commit;
         cc.arp = !self.noarp;
+        cc.ipv4ll = self.ipv4ll && !self.noarp;
         cc.initial_delay = !self.nodelay;
         cc.persistent = self.persistent;
         cc.release_on_stop = self.release;
@@ -563,6 +571,7 @@ waitip 4
             ("timeout", "timeout"),
             ("timeout -1", "timeout"),
             ("noarp yes", "noarp"),
+            ("noipv4ll 1", "noipv4ll"),
             ("waitip 5", "waitip"),
             ("hostname a b", "hostname"),
             ("hostname bad_host!", "hostname"),
@@ -633,6 +642,10 @@ waitip 4
         assert!(!c.allows_interface("lo"));
     }
 
+    fn cc_of(c: &Config, mac: [u8; 6]) -> ClientConfig {
+        c.client_config(mac, None)
+    }
+
     #[test]
     fn client_config_from_config() {
         let mac = [2, 0, 0, 0, 0, 9];
@@ -645,7 +658,11 @@ waitip 4
         let cc = Config::default().client_config(mac, Some("x"));
         assert_eq!(cc.client_id, ClientId::duid_ll(mac));
         assert_eq!(cc.hostname, None);
-        assert!(cc.arp && cc.initial_delay && !cc.rapid_commit);
+        assert!(cc.arp && cc.ipv4ll && cc.initial_delay && !cc.rapid_commit);
+        // IPv4LL is on by default, off with `noipv4ll`, and needs ARP as in dhcpcd.
+        assert!(!cc_of(&parse("noipv4ll").unwrap().config, mac).ipv4ll);
+        assert!(!cc_of(&parse("noarp\nipv4ll").unwrap().config, mac).ipv4ll);
+        assert!(cc_of(&parse("noipv4ll\nipv4ll").unwrap().config, mac).ipv4ll);
         // An unusable system host name is not sent.
         let c = parse("hostname").unwrap().config;
         assert_eq!(c.client_config(mac, Some("bad name")).hostname, None);

@@ -8,7 +8,8 @@
 //! Around it, [`daemon`] does the I/O: packet and UDP sockets, rtnetlink,
 //! files, one task per interface. The pure helpers it uses are here too:
 //! [`frame`] (Ethernet/IP/UDP/ARP framing and the BPF filter), [`arp`]
-//! (RFC 5227 probing), [`plan`] (what a lease installs) and [`files`]
+//! (RFC 5227 probing and defence), [`ipv4ll`] (RFC 3927 link-local
+//! addresses), [`plan`] (what a lease installs) and [`files`]
 //! (resolv.conf and the NTP hand-off file).
 
 // Unsafe code is denied everywhere but in `daemon::sys`, the few calls the
@@ -21,6 +22,7 @@ pub mod config;
 pub mod daemon;
 pub mod files;
 pub mod frame;
+pub mod ipv4ll;
 pub mod lease;
 pub mod options;
 pub mod plan;

@@ -335,6 +335,115 @@ fn routes_on(lab: &Lab, dev: &str) -> Vec<Value> {
         .collect()
 }
 
+/// (k) A second host claims our address (arping from the server's side):
+/// the first claim is answered with an announcement and the address kept; a
+/// second within 10 s gives it up (RFC 5227 2.4 (b)), without a DECLINE,
+/// and a new lease follows.
+#[test]
+fn a_claimed_address_is_defended_once_then_given_up() {
+    common::require("arping", "arping");
+    let lab = Lab::new();
+    lab.link("eth0", "srv0", "10.85.0.1/24");
+    let mut dnsmasq = Dnsmasq::start(
+        &lab,
+        &["srv0"],
+        &["--dhcp-range=10.85.0.100,10.85.0.200,255.255.255.0,2m"],
+    );
+    // ARP on, as by default.
+    lab.config("nodelay\n");
+    let mut dhcpcd = lab.dhcpcd(&["eth0"]);
+    dhcpcd.wait_log("event=configured", T);
+    let addr = lab.addresses("eth0")[0].0.clone();
+    let server_mac = common::ip_json(&lab.server, &["link", "show", "dev", "srv0"])[0]["address"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    // "Who has ADDR, tell ADDR" from the server's MAC: it says it has our address.
+    let claim = || {
+        let out = lab
+            .server
+            .command("arping")
+            .args(["-q", "-U", "-c", "1", "-i", "srv0", "-S", &addr, &addr])
+            .output()
+            .unwrap();
+        assert!(
+            out.status.code() != Some(2) && out.stderr.is_empty(),
+            "arping: {out:?}"
+        );
+    };
+
+    claim();
+    let log = dhcpcd.wait_log("action=defend", T);
+    assert!(
+        log.contains(&format!(
+            "event=claimed address={addr} by={server_mac} action=defend"
+        )),
+        "{log}"
+    );
+    assert_eq!(lab.addresses("eth0")[0].0, addr, "defended, yet gone");
+
+    claim();
+    dhcpcd.wait_log("action=drop", T);
+    let log = dhcpcd.wait_log_count("event=configured", 2, T);
+    let dropped = position(
+        &log,
+        &format!("event=claimed address={addr} by={server_mac} action=drop"),
+    );
+    let removed = position(&log, &format!("event=deconfigured address={addr}/24"));
+    let again = log.rfind("event=configured").unwrap();
+    assert!(dropped < removed && removed < again, "{log}");
+    // The next lease was probed for first, and the server saw no DECLINE.
+    assert!(log[removed..].contains("event=probe address="), "{log}");
+    let server = dnsmasq.proc.wait_log_count("DHCPACK(srv0)", 2, T);
+    assert!(!server.contains("DHCPDECLINE"), "{server}");
+    assert_eq!(lab.addresses("eth0").len(), 1);
+}
+
+/// (l) No server answers: after 5 s an IPv4 link-local address is probed for
+/// and put on the interface (RFC 3927); when a server appears, its lease
+/// replaces it.
+#[test]
+fn link_local_without_a_server_then_a_lease_replaces_it() {
+    let lab = Lab::new();
+    lab.link("eth0", "srv0", "10.86.0.1/24");
+    // ARP and IPv4LL on, as by default.
+    lab.config("nodelay\n");
+    let mut dhcpcd = lab.dhcpcd(&["eth0"]);
+    let log = dhcpcd.wait_log("source=ipv4ll", T);
+    assert!(log.contains("event=ipv4ll reason=no-answer"), "{log}");
+    let addrs = lab.addresses("eth0");
+    assert_eq!(addrs.len(), 1, "{addrs:?}");
+    let (ll, prefix, brd) = &addrs[0];
+    let octets: Vec<u8> = ll.split('.').map(|o| o.parse().unwrap()).collect();
+    assert!(
+        octets[..2] == [169, 254] && (1..=254).contains(&octets[2]),
+        "{ll}"
+    );
+    assert_eq!(*prefix, 16);
+    assert_eq!(brd.as_deref(), Some("169.254.255.255"));
+    assert!(
+        log.contains(&format!("event=configured address={ll}/16 source=ipv4ll")),
+        "{log}"
+    );
+
+    let _dnsmasq = Dnsmasq::start(
+        &lab,
+        &["srv0"],
+        &["--dhcp-range=10.86.0.100,10.86.0.200,255.255.255.0,2m"],
+    );
+    // DISCOVER backs off to 16 s by now: allow for the next one.
+    let log = dhcpcd.wait_log(
+        &format!("event=deconfigured address={ll}/16 source=ipv4ll"),
+        T + Duration::from_secs(20),
+    );
+    let leased = position(&log, "event=configured address=10.86.0.");
+    let dropped = position(&log, &format!("event=deconfigured address={ll}/16"));
+    assert!(leased < dropped, "{log}");
+    let addrs = lab.addresses("eth0");
+    assert_eq!(addrs.len(), 1, "{addrs:?}");
+    assert!(addrs[0].0.starts_with("10.86.0."), "{addrs:?}");
+}
+
 /// Where `needle` first appears in `log`, panicking with the log if it does not.
 fn position(log: &str, needle: &str) -> usize {
     log.find(needle)

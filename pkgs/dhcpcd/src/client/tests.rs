@@ -19,11 +19,12 @@ fn ms(millis: u64) -> Instant {
     Instant::from_duration(Duration::from_millis(millis))
 }
 
-/// noarp, nodelay: the shortest path to a lease.
+/// noarp (so no IPv4LL either), nodelay: the shortest path to a lease.
 fn config() -> ClientConfig {
     let mut c = ClientConfig::new(MAC);
     c.initial_delay = false;
     c.arp = false;
+    c.ipv4ll = false;
     c
 }
 
@@ -626,6 +627,103 @@ fn arp_conflict_while_bound_deconfigures() {
     c.start(t(0));
     assert!(c.arp_conflict(t(1)).is_empty());
     assert!(c.arp_probe_clear(t(1)).is_empty());
+}
+
+#[test]
+fn a_lost_defence_drops_the_address_and_discovers_without_a_decline() {
+    let mut c = bound();
+    let lease = c.lease().unwrap().clone();
+    let a = c.arp_defence_failed(t(10));
+    assert_eq!(
+        effects(&a),
+        [Action::Deconfigure(lease), Action::ForgetLease]
+    );
+    let (discover, dest) = one_sent(&a);
+    assert_eq!(ty(&discover), MessageType::Discover);
+    assert_eq!(dest, Destination::Broadcast);
+    assert_eq!(c.state(), State::Selecting);
+    assert_eq!(c.configured(), None);
+    assert_eq!(c.lease(), None);
+    // Only an address in use can be lost.
+    assert!(c.arp_defence_failed(t(11)).is_empty());
+}
+
+fn link_local_config() -> ClientConfig {
+    let mut cfg = config();
+    cfg.ipv4ll = true;
+    cfg
+}
+
+#[test]
+fn link_local_is_sought_after_five_unanswered_seconds_and_dropped_with_a_lease() {
+    let mut c = Client::new(link_local_config(), 3);
+    let (d, _) = one_sent(&c.start(t(0)));
+    let mut now = t(0);
+    let mut started = None;
+    // DISCOVERs go on as before; the link-local request comes at 5 s, once.
+    while now < t(40) {
+        now = c.next_timeout().unwrap();
+        let a = c.handle_timeout(now);
+        if a.contains(&Action::StartLinkLocal) {
+            assert!(started.is_none(), "asked twice");
+            started = Some(now);
+        }
+    }
+    assert_eq!(started, Some(t(5)));
+    // A lease: configured first, then the link-local address goes.
+    let (r, _) = one_sent(&c.handle_packet(now, &reply_bytes(&d, MessageType::Offer)));
+    let a = c.handle_packet(now, &reply_bytes(&r, MessageType::Ack));
+    assert!(matches!(
+        effects(&a)[..],
+        [
+            Action::ConfigureLease(_),
+            Action::PersistLease(_),
+            Action::StopLinkLocal
+        ]
+    ));
+    // Losing that lease later starts the wait again.
+    let a = c.arp_defence_failed(now);
+    assert!(!a.contains(&Action::StartLinkLocal));
+    let soon = now + LINK_LOCAL_AFTER - Duration::from_millis(1);
+    assert!(!c.handle_timeout(soon).contains(&Action::StartLinkLocal));
+    assert!(c
+        .handle_timeout(now + LINK_LOCAL_AFTER)
+        .contains(&Action::StartLinkLocal));
+}
+
+#[test]
+fn a_quick_lease_never_asks_for_link_local() {
+    let mut c = Client::new(link_local_config(), 3);
+    let (d, _) = one_sent(&c.start(t(0)));
+    let (r, _) = one_sent(&c.handle_packet(t(1), &reply_bytes(&d, MessageType::Offer)));
+    let a = c.handle_packet(t(2), &reply_bytes(&r, MessageType::Ack));
+    assert!(!a.contains(&Action::StopLinkLocal), "{a:?}");
+    assert_eq!(c.next_timeout(), c.lease().unwrap().renew_at());
+}
+
+#[test]
+fn stopping_and_carrier_loss_drop_link_local() {
+    for persistent in [false, true] {
+        let mut cfg = link_local_config();
+        cfg.persistent = persistent;
+        let mut c = Client::new(cfg.clone(), 3);
+        c.start(t(0));
+        assert!(c.handle_timeout(t(5)).contains(&Action::StartLinkLocal));
+        // `persistent` keeps addresses when dhcpcd exits.
+        assert_eq!(c.stop(t(6)).contains(&Action::StopLinkLocal), !persistent);
+        assert_eq!(c.next_timeout(), None);
+
+        let mut c = Client::new(cfg.clone(), 3);
+        c.start(t(0));
+        c.handle_timeout(t(5));
+        assert!(c.carrier_down(t(6)).contains(&Action::StopLinkLocal));
+        assert_eq!(c.next_timeout(), None);
+
+        let mut c = Client::new(cfg, 3);
+        c.start(t(0));
+        c.handle_timeout(t(5));
+        assert!(c.release(t(6)).contains(&Action::StopLinkLocal));
+    }
 }
 
 /// Feeds `pkt` and checks that only logs came out and nothing changed.

@@ -12,12 +12,13 @@ use tokio::sync::mpsc;
 use super::log::{log, quote, Level};
 use super::net::Applied;
 use super::sys::{udp_socket, PacketSocket, PACKET_OUTGOING};
-use super::{Event, Shared};
-use crate::arp::{Probe, ProbeStep};
+use super::{show_mac, Event, Shared};
+use crate::arp::{Defence, Guard, Probe, ProbeStep};
 use crate::client::{Action, Client, Destination};
 use crate::frame::{
     build_dhcp_frame, parse_dhcp_frame, BROADCAST_MAC, DHCP_FILTER, ETH_P_ARP, ETH_P_IP,
 };
+use crate::ipv4ll::{self, LinkLocal, LinkLocalStep};
 use crate::lease::Lease;
 use crate::plan::Plan;
 use crate::time::Instant;
@@ -51,6 +52,12 @@ struct Task {
     udp: Option<UdpSocket>,
     applied: Option<Applied>,
     probe: Option<(Probe, PacketSocket)>,
+    /// Watches ARP for the address in use, to defend it (not with `noarp`).
+    guard: Option<(Guard, PacketSocket)>,
+    /// The IPv4 link-local address, sought while no server answers, and
+    /// what it put on the interface.
+    link_local: Option<(LinkLocal, PacketSocket)>,
+    link_local_applied: Option<Applied>,
     /// The last server we heard from, and its MAC, for a release on exit.
     server_mac: Option<(Ipv4Addr, [u8; 6])>,
     stopping: bool,
@@ -62,6 +69,8 @@ enum Wake {
     Raw(std::io::Result<(usize, u8)>),
     Udp(std::io::Result<()>),
     Arp(std::io::Result<(usize, u8)>),
+    Guard(std::io::Result<(usize, u8)>),
+    LinkLocal(std::io::Result<(usize, u8)>),
     Timer,
 }
 
@@ -75,6 +84,9 @@ pub async fn run(i: Iface, carrier: bool, mut ctrl: mpsc::UnboundedReceiver<Ctrl
         udp: None,
         applied: None,
         probe: None,
+        guard: None,
+        link_local: None,
+        link_local_applied: None,
         server_mac: None,
         stopping: false,
         lease_warned: false,
@@ -90,10 +102,13 @@ pub async fn run(i: Iface, carrier: bool, mut ctrl: mpsc::UnboundedReceiver<Ctrl
     let mut buf = vec![0u8; 65536];
     let mut ubuf = vec![0u8; 2048];
     let mut abuf = vec![0u8; 2048];
+    let mut gbuf = vec![0u8; 2048];
+    let mut lbuf = vec![0u8; 2048];
     loop {
         let deadline = [
             t.i.client.next_timeout(),
             t.probe.as_ref().and_then(|(p, _)| p.next_timeout()),
+            t.link_local.as_ref().and_then(|(l, _)| l.next_timeout()),
         ]
         .into_iter()
         .flatten()
@@ -108,12 +123,9 @@ pub async fn run(i: Iface, carrier: bool, mut ctrl: mpsc::UnboundedReceiver<Ctrl
                     None => std::future::pending().await,
                 }
             } => Wake::Udp(r),
-            r = async {
-                match &t.probe {
-                    Some((_, s)) => s.recv(&mut abuf).await,
-                    None => std::future::pending().await,
-                }
-            } => Wake::Arp(r),
+            r = recv_on(t.probe.as_ref().map(|(_, s)| s), &mut abuf) => Wake::Arp(r),
+            r = recv_on(t.guard.as_ref().map(|(_, s)| s), &mut gbuf) => Wake::Guard(r),
+            r = recv_on(t.link_local.as_ref().map(|(_, s)| s), &mut lbuf) => Wake::LinkLocal(r),
             _ = async {
                 match deadline {
                     Some(d) => tokio::time::sleep_until(origin + d.as_duration()).await,
@@ -164,11 +176,7 @@ pub async fn run(i: Iface, carrier: bool, mut ctrl: mpsc::UnboundedReceiver<Ctrl
             Wake::Udp(Err(e)) => {
                 // Do not spin on a socket in error: unicast falls back to
                 // the packet socket until the next lease opens a new one.
-                log(
-                    Level::Warn,
-                    Some(&t.i.name),
-                    format_args!("event=udp error={}", quote(&e.to_string())),
-                );
+                t.warn("udp", &e);
                 t.udp = None;
                 continue;
             }
@@ -186,15 +194,50 @@ pub async fn run(i: Iface, carrier: bool, mut ctrl: mpsc::UnboundedReceiver<Ctrl
             // As above; a probe cut by carrier loss is dropped there.
             Wake::Arp(Err(e)) if e.raw_os_error() == Some(libc::ENETDOWN) => continue,
             Wake::Arp(Err(e)) => {
-                log(
-                    Level::Warn,
-                    Some(&t.i.name),
-                    format_args!("event=arp error={}", quote(&e.to_string())),
-                );
+                t.warn("arp", &e);
                 t.probe = None;
                 t.i.client.arp_probe_clear(now)
             }
+            Wake::Guard(Ok((n, pkttype))) => {
+                if pkttype == PACKET_OUTGOING {
+                    continue;
+                }
+                match t.defend(now, &gbuf[..n]) {
+                    Some(lost) => lost,
+                    None => continue,
+                }
+            }
+            Wake::Guard(Err(e)) if e.raw_os_error() == Some(libc::ENETDOWN) => continue,
+            Wake::Guard(Err(e)) => {
+                // Without the socket the address goes undefended, as with `noarp`.
+                t.warn("arp", &e);
+                t.guard = None;
+                continue;
+            }
+            Wake::LinkLocal(Ok((n, pkttype))) => {
+                if pkttype == PACKET_OUTGOING {
+                    continue;
+                }
+                let steps = match &mut t.link_local {
+                    Some((ll, _)) => ll.handle_arp(now, &lbuf[..n]),
+                    None => continue,
+                };
+                t.link_local_steps(steps).await?;
+                continue;
+            }
+            Wake::LinkLocal(Err(e)) if e.raw_os_error() == Some(libc::ENETDOWN) => continue,
+            Wake::LinkLocal(Err(e)) => {
+                // Without its ARP socket IPv4LL cannot go on: give it up.
+                t.warn("ipv4ll", &e);
+                t.stop_link_local().await;
+                continue;
+            }
             Wake::Timer => {
+                let steps = match &mut t.link_local {
+                    Some((ll, _)) => ll.handle_timeout(now),
+                    None => Vec::new(),
+                };
+                t.link_local_steps(steps).await?;
                 let mut a = Vec::new();
                 if let Some((mut p, s)) = t.probe.take() {
                     let mut done = false;
@@ -202,11 +245,7 @@ pub async fn run(i: Iface, carrier: bool, mut ctrl: mpsc::UnboundedReceiver<Ctrl
                         match step {
                             ProbeStep::Send(frame) => {
                                 if let Err(e) = s.send(&frame) {
-                                    log(
-                                        Level::Warn,
-                                        Some(&t.i.name),
-                                        format_args!("event=arp error={}", quote(&e.to_string())),
-                                    );
+                                    t.warn("arp", &e);
                                 }
                             }
                             ProbeStep::Clear => a.extend(t.i.client.arp_probe_clear(now)),
@@ -225,7 +264,24 @@ pub async fn run(i: Iface, carrier: bool, mut ctrl: mpsc::UnboundedReceiver<Ctrl
     }
 }
 
+/// Receives on `socket`, or waits forever when there is none.
+async fn recv_on(socket: Option<&PacketSocket>, buf: &mut [u8]) -> std::io::Result<(usize, u8)> {
+    match socket {
+        Some(s) => s.recv(buf).await,
+        None => std::future::pending().await,
+    }
+}
+
 impl Task {
+    /// `level=warn event=EVENT error="..."` for this interface.
+    fn warn(&self, event: &str, error: &dyn std::fmt::Display) {
+        log(
+            Level::Warn,
+            Some(self.name()),
+            format_args!("event={event} error={}", quote(&error.to_string())),
+        );
+    }
+
     fn now(&self) -> Instant {
         Instant::from_duration(self.i.shared.origin.elapsed())
     }
@@ -246,6 +302,8 @@ impl Task {
                 Action::ConfigureLease(l) => self.configure(l).await?,
                 Action::Deconfigure(l) => self.deconfigure(&l).await,
                 Action::ArpProbe(addr) => queue.extend(self.start_probe(addr)),
+                Action::StartLinkLocal => self.start_link_local(),
+                Action::StopLinkLocal => self.stop_link_local().await,
                 Action::PersistLease(l) => self.persist(&l),
                 Action::ForgetLease => self.forget(),
             }
@@ -296,11 +354,7 @@ impl Task {
             }
         };
         if let Err(e) = r {
-            log(
-                Level::Warn,
-                Some(self.name()),
-                format_args!("event=send error={}", quote(&e.to_string())),
-            );
+            self.warn("send", &e);
         }
     }
 
@@ -327,15 +381,12 @@ impl Task {
             self.udp = match udp_socket(&self.i.name, plan.address) {
                 Ok(u) => Some(u),
                 Err(e) => {
-                    log(
-                        Level::Warn,
-                        Some(self.name()),
-                        format_args!("event=udp error={}", quote(&e.to_string())),
-                    );
+                    self.warn("udp", &e);
                     None
                 }
             };
         }
+        self.guard_address(plan.address);
         // resolv.conf and the NTP file first: "configured" means everything is in place.
         self.i
             .shared
@@ -361,6 +412,7 @@ impl Task {
             mtu_before: None,
         });
         self.udp = None;
+        self.guard = None;
         let warnings = self.i.shared.net.remove(self.i.index, &applied).await;
         for w in warnings {
             log(
@@ -412,6 +464,163 @@ impl Task {
                 self.i.client.arp_probe_clear(now)
             }
         }
+    }
+
+    /// Watches ARP for `addr`, now on the interface, unless it is watched
+    /// already or `noarp` is set. Without an ARP socket the address is used
+    /// undefended.
+    fn guard_address(&mut self, addr: Ipv4Addr) {
+        if !self.i.client.config().arp
+            || self
+                .guard
+                .as_ref()
+                .is_some_and(|(g, _)| g.address() == addr)
+        {
+            return;
+        }
+        self.guard = match PacketSocket::open(self.i.index, ETH_P_ARP, None) {
+            Ok(s) => Some((Guard::new(addr, self.i.mac), s)),
+            Err(e) => {
+                log(
+                    Level::Warn,
+                    Some(self.name()),
+                    format_args!(
+                        "event=arp address={addr} error={} action=undefended",
+                        quote(&e.to_string())
+                    ),
+                );
+                None
+            }
+        };
+    }
+
+    /// Handles an ARP frame for the guarded address: defends it once, and
+    /// returns the client's actions when the address is lost.
+    fn defend(&mut self, now: Instant, frame: &[u8]) -> Option<Vec<Action>> {
+        let (guard, socket) = self.guard.as_mut()?;
+        let addr = guard.address();
+        match guard.handle_frame(now, frame)? {
+            Defence::Defend { frame, by } => {
+                log(
+                    Level::Warn,
+                    Some(&self.i.name),
+                    format_args!(
+                        "event=claimed address={addr} by={} action=defend",
+                        show_mac(by)
+                    ),
+                );
+                if let Err(e) = socket.send(&frame) {
+                    self.warn("arp", &e);
+                }
+                None
+            }
+            Defence::GiveUp { by } => {
+                log(
+                    Level::Warn,
+                    Some(&self.i.name),
+                    format_args!(
+                        "event=claimed address={addr} by={} action=drop",
+                        show_mac(by)
+                    ),
+                );
+                self.guard = None;
+                Some(self.i.client.arp_defence_failed(now))
+            }
+        }
+    }
+
+    /// Opens the ARP socket IPv4LL needs and starts it. Without the socket
+    /// the interface goes on without a link-local address.
+    fn start_link_local(&mut self) {
+        if self.link_local.is_some() {
+            return;
+        }
+        match PacketSocket::open(self.i.index, ETH_P_ARP, None) {
+            Ok(s) => {
+                let mut ll = LinkLocal::new(self.i.mac);
+                ll.start(self.now());
+                self.link_local = Some((ll, s));
+            }
+            Err(e) => log(
+                Level::Warn,
+                Some(self.name()),
+                format_args!("event=ipv4ll error={}", quote(&e.to_string())),
+            ),
+        }
+    }
+
+    async fn stop_link_local(&mut self) {
+        if let Some((mut ll, _)) = self.link_local.take() {
+            let steps = ll.stop();
+            // Only removals come of stopping; they cannot fail the task.
+            let _ = self.link_local_steps(steps).await;
+        }
+    }
+
+    /// Carries out what IPv4LL asks: frames, and its address on or off.
+    async fn link_local_steps(&mut self, steps: Vec<LinkLocalStep>) -> Result<()> {
+        for step in steps {
+            match step {
+                LinkLocalStep::Send(frame) => {
+                    let sent = match &self.link_local {
+                        Some((_, s)) => s.send(&frame),
+                        None => Ok(()),
+                    };
+                    if let Err(e) = sent {
+                        self.warn("arp", &e);
+                    }
+                }
+                LinkLocalStep::Configure(addr) => {
+                    let plan = Plan {
+                        address: addr,
+                        prefix_len: ipv4ll::PREFIX_LEN,
+                        broadcast: ipv4ll::BROADCAST,
+                        routes: Vec::new(),
+                        mtu: None,
+                    };
+                    let net = self.i.shared.net.clone();
+                    let (applied, _) = net
+                        .apply(self.i.index, &plan, None, self.i.mtu)
+                        .await
+                        .with_context(|| {
+                            format!("configuring {} (needs CAP_NET_ADMIN)", self.i.name)
+                        })?;
+                    self.link_local_applied = Some(applied);
+                    log(
+                        Level::Info,
+                        Some(self.name()),
+                        format_args!(
+                            "event=configured address={addr}/{} source=ipv4ll",
+                            ipv4ll::PREFIX_LEN
+                        ),
+                    );
+                    let _ = self.i.shared.events.send(Event::Bound(self.i.index));
+                }
+                LinkLocalStep::Deconfigure(addr) => {
+                    if let Some(applied) = self.link_local_applied.take() {
+                        for w in self.i.shared.net.remove(self.i.index, &applied).await {
+                            log(
+                                Level::Warn,
+                                Some(self.name()),
+                                format_args!("event=deconfigure error={}", quote(&w)),
+                            );
+                        }
+                    }
+                    log(
+                        Level::Info,
+                        Some(self.name()),
+                        format_args!(
+                            "event=deconfigured address={addr}/{} source=ipv4ll",
+                            ipv4ll::PREFIX_LEN
+                        ),
+                    );
+                }
+                LinkLocalStep::Conflict(message) => {
+                    log(Level::Warn, Some(self.name()), message);
+                }
+            }
+        }
+        Ok(())
     }
 
     fn lease_path(&self) -> std::path::PathBuf {

@@ -20,20 +20,24 @@ static COUNTER: AtomicUsize = AtomicUsize::new(0);
 /// How often the `wait_*` helpers look again.
 const POLL: Duration = Duration::from_millis(50);
 
-/// Panics, naming the Debian package, if a tool is missing.
+/// Panics, naming the Debian package, if a tool the namespace tests use is missing.
 pub fn require_tools() {
-    for (tool, package) in [("ip", "iproute2"), ("dnsmasq", "dnsmasq-base")] {
-        let found = std::env::var_os("PATH")
-            .map(|p| std::env::split_paths(&p).any(|d| d.join(tool).is_file()))
-            .unwrap_or(false)
-            || ["/usr/sbin", "/sbin", "/usr/bin"]
-                .iter()
-                .any(|d| Path::new(d).join(tool).is_file());
-        assert!(
-            found,
-            "`{tool}` not found: install it with `apt-get install -y {package}`"
-        );
-    }
+    require("ip", "iproute2");
+    require("dnsmasq", "dnsmasq-base");
+}
+
+/// Panics, naming the Debian package, if `tool` is missing.
+pub fn require(tool: &str, package: &str) {
+    let found = std::env::var_os("PATH")
+        .map(|p| std::env::split_paths(&p).any(|d| d.join(tool).is_file()))
+        .unwrap_or(false)
+        || ["/usr/sbin", "/sbin", "/usr/bin"]
+            .iter()
+            .any(|d| Path::new(d).join(tool).is_file());
+    assert!(
+        found,
+        "`{tool}` not found: install it with `apt-get install -y {package}`"
+    );
 }
 
 fn tool(name: &str) -> String {
