@@ -83,6 +83,8 @@ pub struct Config {
     /// `ipv4ll` (the default) or `noipv4ll`: seek an RFC 3927 link-local
     /// address while no DHCP server answers.
     pub ipv4ll: bool,
+    /// `slaac hwaddr|private`: how SLAAC addresses are formed.
+    pub slaac: crate::slaac::SlaacMode,
     /// `nodelay`: skip the random delay before the first DISCOVER.
     pub nodelay: bool,
     pub waitip: Option<WaitIp>,
@@ -105,6 +107,7 @@ impl Default for Config {
             require: Vec::new(),
             noarp: false,
             ipv4ll: true,
+            slaac: crate::slaac::SlaacMode::Hwaddr,
             nodelay: false,
             waitip: None,
             timeout: 30, // dhcpcd's default
@@ -269,6 +272,28 @@ pub fn parse(text: &str) -> Result<Parsed, ConfigError> {
             "noipv4ll" => c.ipv4ll = !no_args()?,
             "nodelay" => c.nodelay = no_args()?,
             "release" => c.release = no_args()?,
+            "slaac" => {
+                use crate::slaac::SlaacMode;
+                let (mode, rest) = match args.split_first() {
+                    // dhcpcd's names for RFC 7217; anything else means the MAC.
+                    Some((m, rest))
+                        if ["private", "stableprivate", "stable"].contains(&m.as_str()) =>
+                    {
+                        (SlaacMode::Private, rest)
+                    }
+                    Some((m, rest)) if m == "hwaddr" => (SlaacMode::Hwaddr, rest),
+                    _ => return Err(err("takes hwaddr or private")),
+                };
+                match rest {
+                    [] => {}
+                    [t] if t == "temp" || t == "temporary" => warnings.push(Warning {
+                        line,
+                        message: format!("slaac {t}: temporary addresses (RFC 4941) are not supported, using stable ones only"),
+                    }),
+                    _ => return Err(err("takes hwaddr or private, then at most temp")),
+                }
+                c.slaac = mode;
+            }
             "waitip" => {
                 c.waitip = Some(match args.as_slice() {
                     [] => WaitIp::Any,
@@ -507,16 +532,28 @@ waitip 4
         assert_eq!(c.waitip, Some(WaitIp::V4));
         assert_eq!(c.timeout, 30);
         assert!(!c.release);
-        assert_eq!(
-            p.warnings,
-            [Warning {
-                line: 27,
-                message: "unknown keyword \"slaac\" ignored".into()
-            }]
-        );
+        assert_eq!(c.slaac, crate::slaac::SlaacMode::Private);
+        assert_eq!(p.warnings, []);
+    }
+
+    #[test]
+    fn slaac_modes_as_dhcpcd_names_them() {
+        use crate::slaac::SlaacMode;
+        assert_eq!(parse("").unwrap().config.slaac, SlaacMode::Hwaddr);
+        for (text, mode) in [
+            ("slaac hwaddr", SlaacMode::Hwaddr),
+            ("slaac private", SlaacMode::Private),
+            ("slaac stableprivate", SlaacMode::Private),
+            ("slaac stable", SlaacMode::Private),
+        ] {
+            let p = parse(text).unwrap();
+            assert_eq!((p.config.slaac, p.warnings.len()), (mode, 0), "{text}");
+        }
+        let p = parse("slaac private temp").unwrap();
+        assert_eq!(p.config.slaac, SlaacMode::Private);
         assert_eq!(
             p.warnings[0].to_string(),
-            "line 27: unknown keyword \"slaac\" ignored"
+            "line 1: slaac temp: temporary addresses (RFC 4941) are not supported, using stable ones only"
         );
     }
 
@@ -572,6 +609,9 @@ waitip 4
             ("timeout -1", "timeout"),
             ("noarp yes", "noarp"),
             ("noipv4ll 1", "noipv4ll"),
+            ("slaac", "slaac"),
+            ("slaac eui64", "slaac"),
+            ("slaac private temp x", "slaac"),
             ("waitip 5", "waitip"),
             ("hostname a b", "hostname"),
             ("hostname bad_host!", "hostname"),

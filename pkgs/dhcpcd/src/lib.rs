@@ -9,7 +9,8 @@
 //! files, one task per interface. The pure helpers it uses are here too:
 //! [`frame`] (Ethernet/IP/UDP/ARP framing and the BPF filter), [`arp`]
 //! (RFC 5227 probing and defence), [`ipv4ll`] (RFC 3927 link-local
-//! addresses), [`plan`] (what a lease installs) and [`files`]
+//! addresses), [`ra`] (IPv6 router advertisements), [`slaac`] (the
+//! interface identifiers of SLAAC addresses), [`plan`] (what a lease installs) and [`files`]
 //! (resolv.conf and the NTP hand-off file).
 
 // Unsafe code is denied everywhere but in `daemon::sys`, the few calls the
@@ -26,6 +27,8 @@ pub mod ipv4ll;
 pub mod lease;
 pub mod options;
 pub mod plan;
+pub mod ra;
+pub mod slaac;
 pub mod time;
 
 pub use client::{Action, Client, ClientConfig, Destination, Level, State};

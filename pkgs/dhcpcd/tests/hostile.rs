@@ -4,8 +4,11 @@
 //! packets. The property is the fuzz target's (see `packets/mod.rs`).
 //!
 //! `cargo test -p dhcpcd --test hostile -- --ignored write_corpus`
-//! rewrites `fuzz/corpus/packet/` from `packets::corpus()`.
+//! rewrites `fuzz/corpus/packet/` from `packets::corpus()`, and the seeds of
+//! `fuzz/corpus/ra/` and `fuzz/corpus/arp/`. Router advertisements and ARP
+//! frames get the same treatment, with the checks of `neighbor/mod.rs`.
 
+mod neighbor;
 mod packets;
 
 use std::fs;
@@ -240,4 +243,84 @@ fn write_corpus() {
     for (name, bytes) in packets::corpus() {
         fs::write(dir.join(name), bytes).unwrap();
     }
+    // The `ra` and `arp` targets start from one valid message each.
+    let seeds = [
+        ("ra", "radvd-full", neighbor::full_advertisement()),
+        (
+            "arp",
+            "claim",
+            dhcpcd::frame::Arp::announce([2, 0, 0, 0, 0, 2], neighbor::ADDR).to_frame(),
+        ),
+    ];
+    for (target, name, bytes) in seeds {
+        let dir = dir.parent().unwrap().join(target);
+        fs::create_dir_all(&dir).unwrap();
+        fs::write(dir.join(name), bytes).unwrap();
+    }
+}
+
+#[test]
+fn hostile_router_advertisements() {
+    let full = neighbor::full_advertisement();
+    let parsed = dhcpcd::ra::parse(neighbor::ROUTER, 255, &full).unwrap();
+    assert_eq!(
+        (
+            parsed.prefixes.len(),
+            parsed.routes.len(),
+            parsed.dns_servers.len()
+        ),
+        (1, 1, 1)
+    );
+    assert_eq!(parsed.search_domains.len(), 1);
+    replay_corpus("ra", neighbor::check_ra);
+    // Every truncation, every byte flipped, and garbage.
+    for n in 0..full.len() {
+        neighbor::check_ra(&full[..n]);
+    }
+    for i in 0..full.len() {
+        for flip in [0x01, 0x80, 0xff] {
+            let mut m = full.clone();
+            m[i] ^= flip;
+            neighbor::check_ra(&m);
+        }
+    }
+    // Huge option lengths: the packet is dropped whole.
+    let mut huge = full.clone();
+    huge[17] = 0xff;
+    assert!(dhcpcd::ra::parse(neighbor::ROUTER, 255, &huge).is_err());
+    let mut rng = Rng(7);
+    for _ in 0..2000 {
+        let len = rng.below(200);
+        neighbor::check_ra(&rng.bytes(len));
+    }
+}
+
+#[test]
+fn hostile_arp_frames() {
+    replay_corpus("arp", neighbor::check_arp);
+    let mut rng = Rng(9);
+    let claim = dhcpcd::frame::Arp::announce([2, 0, 0, 0, 0, 2], neighbor::ADDR).to_frame();
+    for n in 0..claim.len() {
+        neighbor::check_arp(&claim[..n]);
+    }
+    for i in 0..claim.len() {
+        let mut m = claim.clone();
+        m[i] ^= 0xff;
+        neighbor::check_arp(&m);
+    }
+    for _ in 0..2000 {
+        let len = rng.below(80);
+        neighbor::check_arp(&rng.bytes(len));
+    }
+}
+
+/// Runs `check` on every file of the fuzz target `target`'s corpus.
+fn replay_corpus(target: &str, check: fn(&[u8])) {
+    let dir = corpus_dir().parent().unwrap().join(target);
+    let mut n = 0;
+    for entry in fs::read_dir(&dir).unwrap() {
+        check(&fs::read(entry.unwrap().path()).unwrap());
+        n += 1;
+    }
+    assert!(n > 0, "no seeds in {}", dir.display());
 }

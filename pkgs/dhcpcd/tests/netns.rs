@@ -42,7 +42,7 @@ fn oneshot_applies_the_whole_lease() {
     );
     // ARP probing on (no `noarp`), the random start delay on: the defaults.
     // The interface is picked by the glob, not named.
-    lab.config("allowinterfaces eth*\nslaac private\n");
+    lab.config("allowinterfaces eth*\nfallback static0\n");
     let mut dhcpcd = lab.dhcpcd(&["-1", "--nobackground", "-t", "30"]);
     let status = dhcpcd.wait_exit(T + Duration::from_secs(10));
     let log = dhcpcd.output();
