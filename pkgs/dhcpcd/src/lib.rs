@@ -9,7 +9,8 @@
 //! files, one task per interface. The pure helpers it uses are here too:
 //! [`frame`] (Ethernet/IP/UDP/ARP framing and the BPF filter), [`arp`]
 //! (RFC 5227 probing and defence), [`ipv4ll`] (RFC 3927 link-local
-//! addresses), [`ra`] (IPv6 router advertisements), [`slaac`] (the
+//! addresses), [`ra`] (IPv6 router advertisements), [`nd`] (router
+//! discovery and SLAAC, not yet run by the daemon), [`slaac`] (the
 //! interface identifiers of SLAAC addresses), [`plan`] (what a lease installs) and [`files`]
 //! (resolv.conf and the NTP hand-off file).
 
@@ -25,6 +26,7 @@ pub mod files;
 pub mod frame;
 pub mod ipv4ll;
 pub mod lease;
+pub mod nd;
 pub mod options;
 pub mod plan;
 pub mod ra;
