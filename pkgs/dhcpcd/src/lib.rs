@@ -10,7 +10,8 @@
 //! [`frame`] (Ethernet/IP/UDP/ARP framing and the BPF filter), [`arp`]
 //! (RFC 5227 probing and defence), [`ipv4ll`] (RFC 3927 link-local
 //! addresses), [`ra`] (IPv6 router advertisements), [`nd`] (router
-//! discovery and SLAAC, not yet run by the daemon), [`slaac`] (the
+//! discovery and SLAAC, not yet run by the daemon), [`dhcp6`] (DUIDs and
+//! RFC 8415 retransmission), [`slaac`] (the
 //! interface identifiers of SLAAC addresses), [`plan`] (what a lease installs) and [`files`]
 //! (resolv.conf and the NTP hand-off file).
 
@@ -22,6 +23,7 @@ pub mod arp;
 pub mod client;
 pub mod config;
 pub mod daemon;
+pub mod dhcp6;
 pub mod files;
 pub mod frame;
 pub mod ipv4ll;

@@ -1,0 +1,429 @@
+//! DHCPv6 (RFC 8415) pieces without I/O: the client's DUID as it is kept in
+//! the lease folder, and the retransmission of each message kind (RFC 8415
+//! 15, with the constants of 7.6). The message exchanges build on these.
+
+use std::fmt;
+use std::time::Duration;
+
+use crate::time::{Instant, Rng};
+
+/// A DHCP Unique Identifier (RFC 8415 11), of the two kinds dhcpcd makes
+/// from a MAC.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Duid {
+    /// DUID-LLT: the MAC and the time it was made (seconds since 2000-01-01 UTC).
+    LinkLayerTime { mac: [u8; 6], time: u32 },
+    /// DUID-LL: the MAC alone.
+    LinkLayer { mac: [u8; 6] },
+}
+
+/// Hardware type of Ethernet (RFC 826), in DUID-LL and DUID-LLT.
+const HWTYPE_ETHERNET: u16 = 1;
+/// Seconds from the Unix epoch to 2000-01-01 00:00:00 UTC, DUID-LLT's epoch.
+pub const DUID_EPOCH: u64 = 946_684_800;
+
+/// Why a DUID file was not taken.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum DuidError {
+    #[error("not colon-separated hex bytes")]
+    NotHex,
+    #[error("a DUID of type {0} is not one we make (only DUID-LLT and DUID-LL from Ethernet)")]
+    Unsupported(u16),
+    #[error("{0} bytes is the wrong length for its type")]
+    Length(usize),
+}
+
+impl Duid {
+    /// A DUID-LLT for `mac`, made at `unix_secs`.
+    pub fn llt(mac: [u8; 6], unix_secs: u64) -> Duid {
+        let time = unix_secs
+            .saturating_sub(DUID_EPOCH)
+            .min(u64::from(u32::MAX)) as u32;
+        Duid::LinkLayerTime { mac, time }
+    }
+
+    /// The bytes of option 1 (Client Identifier).
+    pub fn to_bytes(&self) -> Vec<u8> {
+        let mut out = Vec::with_capacity(14);
+        match self {
+            Duid::LinkLayerTime { mac, time } => {
+                out.extend_from_slice(&1u16.to_be_bytes());
+                out.extend_from_slice(&HWTYPE_ETHERNET.to_be_bytes());
+                out.extend_from_slice(&time.to_be_bytes());
+                out.extend_from_slice(mac);
+            }
+            Duid::LinkLayer { mac } => {
+                out.extend_from_slice(&3u16.to_be_bytes());
+                out.extend_from_slice(&HWTYPE_ETHERNET.to_be_bytes());
+                out.extend_from_slice(mac);
+            }
+        }
+        out
+    }
+
+    pub fn from_bytes(b: &[u8]) -> Result<Duid, DuidError> {
+        if b.len() < 4 {
+            return Err(DuidError::Length(b.len()));
+        }
+        let kind = u16::from_be_bytes([b[0], b[1]]);
+        let hwtype = u16::from_be_bytes([b[2], b[3]]);
+        match (kind, hwtype, b.len()) {
+            (1, HWTYPE_ETHERNET, 14) => Ok(Duid::LinkLayerTime {
+                time: u32::from_be_bytes([b[4], b[5], b[6], b[7]]),
+                mac: b[8..14].try_into().expect("6 bytes"),
+            }),
+            (3, HWTYPE_ETHERNET, 10) => Ok(Duid::LinkLayer {
+                mac: b[4..10].try_into().expect("6 bytes"),
+            }),
+            (1 | 3, HWTYPE_ETHERNET, n) => Err(DuidError::Length(n)),
+            (k, _, _) => Err(DuidError::Unsupported(k)),
+        }
+    }
+
+    /// Reads the DUID file's text: `00:01:00:01:...`, as dhcpcd writes its
+    /// own, with surrounding white space.
+    pub fn parse(text: &str) -> Result<Duid, DuidError> {
+        let bytes = text
+            .trim()
+            .split(':')
+            .map(|h| match h.len() {
+                1 | 2 => u8::from_str_radix(h, 16).map_err(|_| DuidError::NotHex),
+                _ => Err(DuidError::NotHex),
+            })
+            .collect::<Result<Vec<u8>, _>>()?;
+        Duid::from_bytes(&bytes)
+    }
+}
+
+/// The DUID file's text, one line.
+impl fmt::Display for Duid {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let hex: Vec<String> = self.to_bytes().iter().map(|b| format!("{b:02x}")).collect();
+        write!(f, "{}", hex.join(":"))
+    }
+}
+
+/// What each message kind's retransmission uses (RFC 8415 15, 7.6).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Timing {
+    /// Delay of up to this before the first transmission (0: none).
+    pub max_delay: Duration,
+    /// IRT: the first timeout.
+    pub initial: Duration,
+    /// MRT: no timeout grows past this (0: no cap).
+    pub max_rt: Duration,
+    /// MRC: transmissions in all (0: no limit).
+    pub max_count: u32,
+    /// MRD: how long the exchange may last (0: no limit).
+    pub max_duration: Duration,
+}
+
+const fn secs(s: u64) -> Duration {
+    Duration::from_secs(s)
+}
+
+impl Timing {
+    pub const SOLICIT: Timing = Timing::new(secs(1), secs(1), secs(3600), 0, secs(0));
+    pub const REQUEST: Timing = Timing::new(secs(0), secs(1), secs(30), 10, secs(0));
+    pub const CONFIRM: Timing = Timing::new(secs(1), secs(1), secs(4), 0, secs(10));
+    pub const INFORMATION_REQUEST: Timing = Timing::new(secs(1), secs(1), secs(3600), 0, secs(0));
+    pub const RELEASE: Timing = Timing::new(secs(0), secs(1), secs(0), 4, secs(0));
+    pub const DECLINE: Timing = Timing::new(secs(0), secs(1), secs(0), 4, secs(0));
+
+    const fn new(
+        max_delay: Duration,
+        initial: Duration,
+        max_rt: Duration,
+        max_count: u32,
+        max_duration: Duration,
+    ) -> Timing {
+        Timing {
+            max_delay,
+            initial,
+            max_rt,
+            max_count,
+            max_duration,
+        }
+    }
+
+    /// Renew: until T2, which is its MRD (RFC 8415 18.2.4).
+    pub fn renew(until_t2: Duration) -> Timing {
+        Timing::new(secs(0), secs(10), secs(600), 0, until_t2)
+    }
+
+    /// Rebind: until the valid lifetimes of every address end (18.2.5).
+    pub fn rebind(until_expiry: Duration) -> Timing {
+        Timing::new(secs(0), secs(10), secs(600), 0, until_expiry)
+    }
+}
+
+/// One exchange's transmissions: when each goes out, and when to give up.
+#[derive(Debug, Clone)]
+pub struct Retransmit {
+    timing: Timing,
+    rng: Rng,
+    started: Instant,
+    sent: u32,
+    rt: Duration,
+    next: Option<Instant>,
+    /// A Solicit's first timeout must be longer than IRT (RFC 8415 18.2.1).
+    solicit: bool,
+}
+
+/// What [`Retransmit::handle_timeout`] asks for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Transmit {
+    /// Send the message (again), with this elapsed time in hundredths of a
+    /// second for option 8 (Elapsed Time), capped at 0xffff.
+    Send { elapsed: u16 },
+    /// MRC or MRD reached: the exchange failed.
+    GiveUp,
+}
+
+impl Retransmit {
+    pub fn new(timing: Timing, now: Instant, seed: u64) -> Retransmit {
+        Retransmit::with_kind(timing, now, seed, false)
+    }
+
+    /// A Solicit's retransmission.
+    pub fn solicit(now: Instant, seed: u64) -> Retransmit {
+        Retransmit::with_kind(Timing::SOLICIT, now, seed, true)
+    }
+
+    fn with_kind(timing: Timing, now: Instant, seed: u64, solicit: bool) -> Retransmit {
+        let mut rng = Rng::new(seed);
+        let delay = Duration::from_millis(rng.below(timing.max_delay.as_millis() as u64 + 1));
+        Retransmit {
+            timing,
+            rng,
+            started: now + delay,
+            sent: 0,
+            rt: Duration::ZERO,
+            next: Some(now + delay),
+            solicit,
+        }
+    }
+
+    pub fn next_timeout(&self) -> Option<Instant> {
+        self.next
+    }
+
+    /// Transmissions sent so far.
+    pub fn sent(&self) -> u32 {
+        self.sent
+    }
+
+    pub fn handle_timeout(&mut self, now: Instant) -> Option<Transmit> {
+        if self.next.is_none_or(|t| now < t) {
+            return None;
+        }
+        let t = self.timing;
+        let elapsed = now.saturating_duration_since(self.started);
+        let out_of_count = t.max_count != 0 && self.sent >= t.max_count;
+        let out_of_time = !t.max_duration.is_zero() && elapsed >= t.max_duration;
+        if out_of_count || out_of_time {
+            self.next = None;
+            return Some(Transmit::GiveUp);
+        }
+        self.rt = if self.sent == 0 {
+            let r = self.rand(t.initial);
+            let r = if self.solicit { r.abs().max(1) } else { r };
+            apply(t.initial, r)
+        } else {
+            apply(self.rt * 2, self.rand(self.rt))
+        };
+        if !t.max_rt.is_zero() && self.rt > t.max_rt {
+            self.rt = apply(t.max_rt, self.rand(t.max_rt));
+        }
+        let mut next = now + self.rt;
+        // The last timeout ends at MRD, not past it.
+        if !t.max_duration.is_zero() {
+            next = next.min(self.started + t.max_duration);
+        }
+        self.next = Some(next);
+        self.sent += 1;
+        let hundredths = elapsed.as_millis() / 10;
+        Some(Transmit::Send {
+            elapsed: hundredths.min(0xffff) as u16,
+        })
+    }
+
+    /// RAND * `base`, RAND uniform in [-0.1, 0.1], in signed milliseconds.
+    fn rand(&mut self, base: Duration) -> i64 {
+        let tenth = (base.as_millis() / 10) as i64;
+        self.rng.below((2 * tenth + 1) as u64) as i64 - tenth
+    }
+}
+
+fn apply(base: Duration, delta_ms: i64) -> Duration {
+    let ms = base.as_millis() as i64 + delta_ms;
+    Duration::from_millis(ms.max(0) as u64)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const MAC: [u8; 6] = [0x52, 0x54, 0x00, 0x12, 0x34, 0x56];
+
+    /// Runs an exchange with no answer to the end (or `limit` sends): the
+    /// times of the sends, and when it gave up.
+    fn run(mut r: Retransmit, limit: usize) -> (Vec<Instant>, Option<Instant>) {
+        let mut sends = Vec::new();
+        while let Some(t) = r.next_timeout() {
+            match r.handle_timeout(t) {
+                Some(Transmit::Send { .. }) => sends.push(t),
+                Some(Transmit::GiveUp) => return (sends, Some(t)),
+                None => unreachable!(),
+            }
+            if sends.len() >= limit {
+                break;
+            }
+        }
+        (sends, None)
+    }
+
+    fn gaps(sends: &[Instant]) -> Vec<f64> {
+        sends
+            .windows(2)
+            .map(|w| (w[1].as_duration() - w[0].as_duration()).as_secs_f64())
+            .collect()
+    }
+
+    #[test]
+    fn solicit_doubles_from_just_over_a_second_up_to_an_hour() {
+        for seed in 0..50 {
+            let (sends, gave_up) = run(Retransmit::solicit(Instant::ZERO, seed), 16);
+            assert_eq!(gave_up, None, "Solicit never gives up");
+            assert!(sends[0] <= Instant::from_secs(1), "SOL_MAX_DELAY");
+            let g = gaps(&sends);
+            // The first timeout is strictly above IRT: 1.0 to 1.1 s.
+            assert!(g[0] > 1.0 && g[0] <= 1.1, "seed {seed}: {}", g[0]);
+            for w in g.windows(2) {
+                let (prev, next) = (w[0], w[1]);
+                if next < 3600.0 * 0.9 {
+                    assert!(
+                        next >= prev * 1.9 - 0.001 && next <= prev * 2.1 + 0.001,
+                        "seed {seed}: {prev} -> {next}"
+                    );
+                }
+                assert!(next <= 3600.0 * 1.1 + 0.001);
+            }
+            assert!(
+                *g.last().unwrap() >= 3600.0 * 0.9,
+                "reaches SOL_MAX_RT: {g:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn request_stops_after_ten_transmissions() {
+        let (sends, gave_up) = run(
+            Retransmit::new(Timing::REQUEST, Instant::from_secs(5), 3),
+            100,
+        );
+        assert_eq!(sends.len(), 10);
+        assert_eq!(sends[0], Instant::from_secs(5), "no initial delay");
+        assert!(gave_up.is_some());
+        // Capped at REQ_MAX_RT (30 s) +-10%.
+        assert!(gaps(&sends).iter().all(|g| *g <= 33.0 + 0.001));
+    }
+
+    #[test]
+    fn confirm_gives_up_at_ten_seconds() {
+        let start = Instant::from_secs(100);
+        let r = Retransmit::new(Timing::CONFIRM, start, 9);
+        let (sends, gave_up) = run(r, 100);
+        let first = sends[0];
+        assert!(first <= start + Duration::from_secs(1));
+        assert_eq!(gave_up, Some(first + Duration::from_secs(10)));
+        assert!(gaps(&sends).iter().all(|g| *g <= 4.4 + 0.001), "CNF_MAX_RT");
+    }
+
+    #[test]
+    fn release_is_sent_four_times_at_most() {
+        let (sends, gave_up) = run(Retransmit::new(Timing::RELEASE, Instant::ZERO, 1), 100);
+        assert_eq!(sends.len(), 4);
+        assert!(gave_up.is_some());
+    }
+
+    #[test]
+    fn renew_runs_until_t2() {
+        let r = Retransmit::new(
+            Timing::renew(Duration::from_secs(1800)),
+            Instant::from_secs(3600),
+            5,
+        );
+        let (sends, gave_up) = run(r, 1000);
+        assert_eq!(gave_up, Some(Instant::from_secs(5400)));
+        assert!(
+            (gaps(&sends)[0] - 10.0).abs() <= 1.0 + 0.001,
+            "REN_TIMEOUT: {:?}",
+            gaps(&sends)
+        );
+        assert!(
+            gaps(&sends).iter().all(|g| *g <= 660.0 + 0.001),
+            "REN_MAX_RT"
+        );
+    }
+
+    #[test]
+    fn elapsed_time_is_in_hundredths_and_capped() {
+        let mut r = Retransmit::new(Timing::REQUEST, Instant::ZERO, 1);
+        assert_eq!(
+            r.handle_timeout(Instant::ZERO),
+            Some(Transmit::Send { elapsed: 0 })
+        );
+        let t = r.next_timeout().unwrap();
+        let Some(Transmit::Send { elapsed }) = r.handle_timeout(t) else {
+            panic!()
+        };
+        assert_eq!(u128::from(elapsed), t.as_duration().as_millis() / 10);
+        // Early calls do nothing.
+        assert_eq!(r.handle_timeout(t), None);
+        let mut long = Retransmit::solicit(Instant::ZERO, 1);
+        let first = long.next_timeout().unwrap();
+        long.handle_timeout(first);
+        let late = first + Duration::from_secs(5000);
+        assert_eq!(
+            long.handle_timeout(late),
+            Some(Transmit::Send { elapsed: 0xffff })
+        );
+    }
+
+    #[test]
+    fn duids_round_trip_through_their_file() {
+        let llt = Duid::llt(MAC, DUID_EPOCH + 0x1234_5678);
+        assert_eq!(llt.to_string(), "00:01:00:01:12:34:56:78:52:54:00:12:34:56");
+        assert_eq!(
+            Duid::parse("00:01:00:01:12:34:56:78:52:54:00:12:34:56\n"),
+            Ok(llt)
+        );
+        let ll = Duid::LinkLayer { mac: MAC };
+        assert_eq!(ll.to_string(), "00:03:00:01:52:54:00:12:34:56");
+        assert_eq!(Duid::parse(&ll.to_string()), Ok(ll.clone()));
+        assert_eq!(Duid::from_bytes(&ll.to_bytes()), Ok(ll));
+        // Before 2000 the time is 0; far ahead it saturates.
+        assert_eq!(Duid::llt(MAC, 5), Duid::LinkLayerTime { mac: MAC, time: 0 });
+    }
+
+    #[test]
+    fn bad_duid_files_are_errors() {
+        assert_eq!(Duid::parse(""), Err(DuidError::NotHex));
+        assert_eq!(
+            Duid::parse("00:03:00:01:zz:54:00:12:34:56"),
+            Err(DuidError::NotHex)
+        );
+        assert_eq!(Duid::parse("0003:0001"), Err(DuidError::NotHex));
+        assert_eq!(Duid::parse("00:03:00:01:52:54"), Err(DuidError::Length(6)));
+        assert_eq!(
+            Duid::parse("00:02:00:00:00:09:01"),
+            Err(DuidError::Unsupported(2))
+        );
+        assert_eq!(
+            Duid::parse("00:04:00:01:52:54:00:12:34:56"),
+            Err(DuidError::Unsupported(4))
+        );
+        assert_eq!(Duid::parse("00:03"), Err(DuidError::Length(2)));
+    }
+}
