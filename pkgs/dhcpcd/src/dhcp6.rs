@@ -260,6 +260,183 @@ fn apply(base: Duration, delta_ms: i64) -> Duration {
     Duration::from_millis(ms.max(0) as u64)
 }
 
+/// The client's port, and the servers' (RFC 8415 7.2).
+pub const CLIENT_PORT: u16 = 546;
+pub const SERVER_PORT: u16 = 547;
+/// All_DHCP_Relay_Agents_and_Servers (RFC 8415 7.1).
+pub const ALL_SERVERS: std::net::Ipv6Addr = std::net::Ipv6Addr::new(0xff02, 0, 0, 0, 0, 0, 1, 2);
+/// RFC 8415 21.23: without option 32, information is refreshed daily, and
+/// never more often than every ten minutes.
+pub const IRT_DEFAULT: Duration = Duration::from_secs(86400);
+pub const IRT_MINIMUM: Duration = Duration::from_secs(600);
+/// The SNTP servers option (RFC 4075), and the information refresh time,
+/// which dhcproto 0.15 reads as unknown options.
+const OPTION_SNTP_SERVERS: u16 = 31;
+const OPTION_INFORMATION_REFRESH_TIME: u16 = 32;
+
+/// Why a Reply was dropped.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ReplyError {
+    #[error("malformed DHCPv6 message: {0}")]
+    Malformed(String),
+    #[error("not a Reply ({0:?})")]
+    NotAReply(v6::MessageType),
+    #[error("transaction id {got:06x}, not ours ({want:06x})")]
+    OtherTransaction { got: u32, want: u32 },
+    #[error("no server identifier")]
+    NoServerId,
+    #[error("the client identifier is not ours")]
+    OtherClient,
+    #[error("status {status:?}: {message}")]
+    Status { status: v6::Status, message: String },
+}
+
+use dhcproto::{v6, Decodable, Decoder, Encodable, Encoder};
+
+/// What a stateless exchange (RFC 8415 18.2.6) gives: DNS and NTP.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OtherConfig {
+    pub server_id: Vec<u8>,
+    pub dns_servers: Vec<std::net::Ipv6Addr>,
+    pub search_domains: Vec<String>,
+    /// NTP servers (option 56: addresses, multicast addresses and names),
+    /// then SNTP servers (option 31).
+    pub ntp_servers: Vec<String>,
+    /// When to ask again (option 32, at least ten minutes).
+    pub refresh: Duration,
+}
+
+/// The options an Information-request asks for.
+const ASKED: [v6::OptionCode; 5] = [
+    v6::OptionCode::DomainNameServers,
+    v6::OptionCode::DomainSearchList,
+    v6::OptionCode::NtpServer,
+    v6::OptionCode::SntpServers,
+    v6::OptionCode::InformationRefreshTime,
+];
+
+/// An Information-request (RFC 8415 18.2.6) with our DUID, the elapsed
+/// time, and the options we want.
+pub fn information_request(xid: u32, duid: &Duid, elapsed: u16) -> Vec<u8> {
+    let mut m = v6::Message::new(v6::MessageType::InformationRequest);
+    m.set_xid_num(xid & 0x00ff_ffff);
+    let o = m.opts_mut();
+    o.insert(v6::DhcpOption::ClientId(duid.to_bytes()));
+    o.insert(v6::DhcpOption::ElapsedTime(elapsed));
+    o.insert(v6::DhcpOption::ORO(v6::ORO {
+        opts: ASKED.to_vec(),
+    }));
+    let mut out = Vec::new();
+    m.encode(&mut Encoder::new(&mut out))
+        .expect("encoding into a Vec cannot fail");
+    out
+}
+
+/// The options after the 4-byte header must end exactly where the message
+/// does: one cut short is an error, not a shorter message.
+fn check_framing(bytes: &[u8]) -> Result<(), ReplyError> {
+    let mut at = 4;
+    while at < bytes.len() {
+        let Some(header) = bytes.get(at..at + 4) else {
+            return Err(ReplyError::Malformed(format!(
+                "option header cut at byte {at}"
+            )));
+        };
+        let len = usize::from(u16::from_be_bytes([header[2], header[3]]));
+        at += 4 + len;
+    }
+    if at > bytes.len() {
+        return Err(ReplyError::Malformed(format!(
+            "an option runs {} bytes past the end",
+            at - bytes.len()
+        )));
+    }
+    Ok(())
+}
+
+fn refresh_time(secs: u32) -> Duration {
+    Duration::from_secs(secs.into()).max(IRT_MINIMUM)
+}
+
+/// Reads the Reply to our Information-request `xid` (RFC 8415 16.10, 18.2.10).
+pub fn information_reply(bytes: &[u8], xid: u32, duid: &Duid) -> Result<OtherConfig, ReplyError> {
+    check_framing(bytes)?;
+    let m = v6::Message::decode(&mut Decoder::new(bytes))
+        .map_err(|e| ReplyError::Malformed(e.to_string()))?;
+    if m.msg_type() != v6::MessageType::Reply {
+        return Err(ReplyError::NotAReply(m.msg_type()));
+    }
+    let want = xid & 0x00ff_ffff;
+    if m.xid_num() != want {
+        return Err(ReplyError::OtherTransaction {
+            got: m.xid_num(),
+            want,
+        });
+    }
+    let mut out = OtherConfig {
+        server_id: Vec::new(),
+        dns_servers: Vec::new(),
+        search_domains: Vec::new(),
+        ntp_servers: Vec::new(),
+        refresh: IRT_DEFAULT,
+    };
+    let mut client_id = None;
+    let mut sntp = Vec::new();
+    for opt in m.opts().iter() {
+        match opt {
+            v6::DhcpOption::ServerId(id) => out.server_id = id.clone(),
+            v6::DhcpOption::ClientId(id) => client_id = Some(id.clone()),
+            v6::DhcpOption::StatusCode(sc) if sc.status != v6::Status::Success => {
+                return Err(ReplyError::Status {
+                    status: sc.status,
+                    message: sc.msg.clone(),
+                });
+            }
+            v6::DhcpOption::DomainNameServers(a) => out.dns_servers.extend(a),
+            v6::DhcpOption::DomainSearchList(names) => out.search_domains.extend(
+                names
+                    .iter()
+                    .map(|n| n.to_ascii().trim_end_matches('.').to_ascii_lowercase())
+                    .filter(|n| !n.is_empty()),
+            ),
+            v6::DhcpOption::NtpServer(subs) => {
+                for sub in subs {
+                    out.ntp_servers.push(match sub {
+                        v6::NtpSuboption::ServerAddress(a)
+                        | v6::NtpSuboption::MulticastAddress(a) => a.to_string(),
+                        v6::NtpSuboption::FQDN(n) => n.to_ascii().trim_end_matches('.').to_string(),
+                    });
+                }
+            }
+            v6::DhcpOption::InformationRefreshTime(secs) => out.refresh = refresh_time(*secs),
+            v6::DhcpOption::Unknown(u)
+                if u16::from(u.code()) == OPTION_INFORMATION_REFRESH_TIME =>
+            {
+                if let Ok(b) = <[u8; 4]>::try_from(u.data()) {
+                    out.refresh = refresh_time(u32::from_be_bytes(b));
+                }
+            }
+            v6::DhcpOption::Unknown(u) if u16::from(u.code()) == OPTION_SNTP_SERVERS => {
+                sntp.extend(u.data().chunks_exact(16).map(|c| {
+                    let octets: [u8; 16] = c.try_into().expect("16 bytes");
+                    std::net::Ipv6Addr::from(octets).to_string()
+                }));
+            }
+            _ => {}
+        }
+    }
+    if out.server_id.is_empty() {
+        return Err(ReplyError::NoServerId);
+    }
+    // We sent a client identifier, so the Reply must carry ours.
+    if client_id.as_deref() != Some(&duid.to_bytes()[..]) {
+        return Err(ReplyError::OtherClient);
+    }
+    out.ntp_servers.extend(sntp);
+    out.ntp_servers.dedup();
+    Ok(out)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -425,5 +602,178 @@ mod tests {
             Err(DuidError::Unsupported(4))
         );
         assert_eq!(Duid::parse("00:03"), Err(DuidError::Length(2)));
+    }
+
+    /// A Reply as dnsmasq sends one to an Information-request.
+    fn reply(xid: u32, duid: &Duid, extra: Vec<v6::DhcpOption>) -> Vec<u8> {
+        let mut m = v6::Message::new(v6::MessageType::Reply);
+        m.set_xid_num(xid);
+        let o = m.opts_mut();
+        o.insert(v6::DhcpOption::ServerId(vec![
+            0, 3, 0, 1, 2, 0, 0, 0, 0, 0xaa,
+        ]));
+        o.insert(v6::DhcpOption::ClientId(duid.to_bytes()));
+        for e in extra {
+            o.insert(e);
+        }
+        let mut out = Vec::new();
+        m.encode(&mut Encoder::new(&mut out)).unwrap();
+        out
+    }
+
+    fn ip(s: &str) -> std::net::Ipv6Addr {
+        s.parse().unwrap()
+    }
+
+    #[test]
+    fn information_request_carries_our_duid_and_asks_for_dns_and_ntp() {
+        let duid = Duid::LinkLayer { mac: MAC };
+        let bytes = information_request(0x12_3456, &duid, 150);
+        let m = v6::Message::decode(&mut Decoder::new(&bytes)).unwrap();
+        assert_eq!(m.msg_type(), v6::MessageType::InformationRequest);
+        assert_eq!(m.xid_num(), 0x12_3456);
+        assert_eq!(
+            &bytes[..4],
+            [11, 0x12, 0x34, 0x56],
+            "type, then the xid in network order"
+        );
+        let o = m.opts();
+        assert_eq!(
+            o.get(v6::OptionCode::ClientId),
+            Some(&v6::DhcpOption::ClientId(duid.to_bytes()))
+        );
+        assert_eq!(
+            o.get(v6::OptionCode::ElapsedTime),
+            Some(&v6::DhcpOption::ElapsedTime(150))
+        );
+        let Some(v6::DhcpOption::ORO(oro)) = o.get(v6::OptionCode::ORO) else {
+            panic!()
+        };
+        assert_eq!(oro.opts, ASKED);
+    }
+
+    #[test]
+    fn a_reply_gives_dns_ntp_and_the_refresh_time() {
+        let duid = Duid::LinkLayer { mac: MAC };
+        let name = |s: &str| s.parse::<dhcproto::Name>().unwrap();
+        let bytes = reply(
+            7,
+            &duid,
+            vec![
+                v6::DhcpOption::DomainNameServers(vec![ip("2001:db8::53"), ip("2001:db8::54")]),
+                v6::DhcpOption::DomainSearchList(vec![name("Example.TEST."), name("lab.")]),
+                v6::DhcpOption::NtpServer(vec![
+                    v6::NtpSuboption::ServerAddress(ip("2001:db8::123")),
+                    v6::NtpSuboption::FQDN(name("ntp.example.test.")),
+                ]),
+                v6::DhcpOption::Unknown(v6::UnknownOption::new(
+                    v6::OptionCode::SntpServers,
+                    ip("2001:db8::124").octets().to_vec(),
+                )),
+                v6::DhcpOption::InformationRefreshTime(3600),
+            ],
+        );
+        let c = information_reply(&bytes, 7, &duid).unwrap();
+        assert_eq!(c.dns_servers, [ip("2001:db8::53"), ip("2001:db8::54")]);
+        assert_eq!(c.search_domains, ["example.test", "lab"]);
+        assert_eq!(
+            c.ntp_servers,
+            ["2001:db8::123", "ntp.example.test", "2001:db8::124"]
+        );
+        assert_eq!(c.refresh, Duration::from_secs(3600));
+        assert_eq!(c.server_id, [0, 3, 0, 1, 2, 0, 0, 0, 0, 0xaa]);
+        // Without option 32, a day; below ten minutes, ten minutes.
+        assert_eq!(
+            information_reply(&reply(7, &duid, vec![]), 7, &duid)
+                .unwrap()
+                .refresh,
+            IRT_DEFAULT
+        );
+        let short = reply(7, &duid, vec![v6::DhcpOption::InformationRefreshTime(5)]);
+        assert_eq!(
+            information_reply(&short, 7, &duid).unwrap().refresh,
+            IRT_MINIMUM
+        );
+    }
+
+    #[test]
+    fn replies_that_are_not_for_us_are_errors() {
+        let duid = Duid::LinkLayer { mac: MAC };
+        let good = reply(7, &duid, vec![]);
+        assert!(information_reply(&good, 7, &duid).is_ok());
+        assert!(matches!(
+            information_reply(&good, 8, &duid),
+            Err(ReplyError::OtherTransaction { got: 7, want: 8 })
+        ));
+        let other = Duid::LinkLayer {
+            mac: [2, 0, 0, 0, 0, 9],
+        };
+        assert_eq!(
+            information_reply(&good, 7, &other),
+            Err(ReplyError::OtherClient)
+        );
+        let failed = reply(
+            7,
+            &duid,
+            vec![v6::DhcpOption::StatusCode(v6::StatusCode {
+                status: v6::Status::NotAllowed,
+                msg: "go away".into(),
+            })],
+        );
+        assert!(matches!(
+            information_reply(&failed, 7, &duid),
+            Err(ReplyError::Status { .. })
+        ));
+        let mut m = v6::Message::new(v6::MessageType::Advertise);
+        m.set_xid_num(7);
+        let mut adv = Vec::new();
+        m.encode(&mut Encoder::new(&mut adv)).unwrap();
+        assert!(matches!(
+            information_reply(&adv, 7, &duid),
+            Err(ReplyError::NotAReply(_))
+        ));
+        // No server identifier.
+        let mut m = v6::Message::new(v6::MessageType::Reply);
+        m.set_xid_num(7);
+        m.opts_mut()
+            .insert(v6::DhcpOption::ClientId(duid.to_bytes()));
+        let mut bare = Vec::new();
+        m.encode(&mut Encoder::new(&mut bare)).unwrap();
+        assert_eq!(
+            information_reply(&bare, 7, &duid),
+            Err(ReplyError::NoServerId)
+        );
+    }
+
+    #[test]
+    fn truncated_and_garbled_replies_are_errors_not_panics() {
+        let duid = Duid::LinkLayer { mac: MAC };
+        let good = reply(
+            7,
+            &duid,
+            vec![v6::DhcpOption::DomainNameServers(vec![ip("2001:db8::53")])],
+        );
+        // Cut inside an option: an error; cut between options: a shorter Reply.
+        let mut shorter = 0;
+        for n in 0..good.len() {
+            if let Ok(c) = information_reply(&good[..n], 7, &duid) {
+                assert!(c.dns_servers.is_empty(), "{n} bytes: {c:?}");
+                shorter += 1;
+            }
+        }
+        assert_eq!(shorter, 1, "only the cut before the DNS option parses");
+        // A length past the end.
+        let mut long = good.clone();
+        let last = long.len() - 16 - 2; // the high byte of the DNS option's length
+        long[last] = 0xff;
+        assert!(matches!(
+            information_reply(&long, 7, &duid),
+            Err(ReplyError::Malformed(_))
+        ));
+        for i in 4..good.len() {
+            let mut m = good.clone();
+            m[i] = 0xff;
+            let _ = information_reply(&m, 7, &duid);
+        }
     }
 }

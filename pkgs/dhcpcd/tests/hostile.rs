@@ -246,6 +246,7 @@ fn write_corpus() {
     // The `ra` and `arp` targets start from one valid message each.
     let seeds = [
         ("ra", "radvd-full", neighbor::full_advertisement()),
+        ("dhcp6", "dnsmasq-reply", neighbor::information_reply()),
         (
             "arp",
             "claim",
@@ -323,4 +324,35 @@ fn replay_corpus(target: &str, check: fn(&[u8])) {
         n += 1;
     }
     assert!(n > 0, "no seeds in {}", dir.display());
+}
+
+#[test]
+fn hostile_dhcp6_replies() {
+    replay_corpus("dhcp6", neighbor::check_dhcp6);
+    let full = neighbor::information_reply();
+    let duid = dhcpcd::dhcp6::Duid::LinkLayer { mac: neighbor::MAC };
+    let taken = dhcpcd::dhcp6::information_reply(&full, 7, &duid).unwrap();
+    assert_eq!(
+        (
+            taken.dns_servers.len(),
+            taken.search_domains.len(),
+            taken.ntp_servers.len()
+        ),
+        (1, 1, 1)
+    );
+    for n in 0..full.len() {
+        neighbor::check_dhcp6(&full[..n]);
+    }
+    for i in 0..full.len() {
+        for flip in [0x01, 0x80, 0xff] {
+            let mut m = full.clone();
+            m[i] ^= flip;
+            neighbor::check_dhcp6(&m);
+        }
+    }
+    let mut rng = Rng(11);
+    for _ in 0..2000 {
+        let len = rng.below(200);
+        neighbor::check_dhcp6(&rng.bytes(len));
+    }
 }

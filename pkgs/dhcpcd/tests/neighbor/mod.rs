@@ -1,13 +1,15 @@
-//! The checks for bytes from the link that are not DHCP: IPv6 router
-//! advertisements (`ra::parse`) and ARP frames (the probe, the defence and
-//! IPv4LL), shared by the fuzz targets `ra` and `arp` (by path) and by
-//! `tests/hostile.rs`, which runs them on stable.
+//! The checks for bytes from the link that are not DHCPv4: IPv6 router
+//! advertisements (`ra::parse`), DHCPv6 Replies (`dhcp6::information_reply`)
+//! and ARP frames (the probe, the defence and IPv4LL), shared by the fuzz
+//! targets `ra`, `dhcp6` and `arp` (by path) and by `tests/hostile.rs`,
+//! which runs them on stable.
 
 #![allow(dead_code)]
 
 use std::net::{Ipv4Addr, Ipv6Addr};
 
 use dhcpcd::arp::{Defence, Guard, Probe};
+use dhcpcd::dhcp6::{self, Duid};
 use dhcpcd::frame::Arp;
 use dhcpcd::ipv4ll::{LinkLocal, LinkLocalStep};
 use dhcpcd::ra::{self, RaError};
@@ -107,5 +109,44 @@ pub fn full_advertisement() -> Vec<u8> {
     b.extend_from_slice(&"2001:db8::53".parse::<Ipv6Addr>().unwrap().octets());
     b.extend_from_slice(&[31, 3, 0, 0, 0, 0, 0x01, 0x2c]); // DNSSL
     b.extend_from_slice(b"\x07example\x04test\x00\0\0");
+    b
+}
+
+/// `bytes` as a DHCPv6 message to our Information-request 7, as they come
+/// and with the type set to Reply and the xid to ours, so mutations reach
+/// the options. No panic, and what is taken is ours.
+pub fn check_dhcp6(bytes: &[u8]) {
+    let duid = Duid::LinkLayer { mac: MAC };
+    let mut aimed = bytes.to_vec();
+    if aimed.len() >= 4 {
+        aimed[..4].copy_from_slice(&[7, 0, 0, 7]);
+    }
+    for b in [bytes, &aimed[..]] {
+        if let Ok(c) = dhcp6::information_reply(b, 7, &duid) {
+            assert!(b.len() >= 4 && b[0] == 7 && b[1..4] == [0, 0, 7]);
+            assert!(!c.server_id.is_empty());
+            assert!(c.refresh >= dhcp6::IRT_MINIMUM);
+            assert!(c.dns_servers.len() * 16 <= b.len());
+        }
+    }
+}
+
+/// A Reply to Information-request 7 with DNS, search domains, NTP and a
+/// refresh time, byte by byte as dnsmasq sends one.
+pub fn information_reply() -> Vec<u8> {
+    let mut b = vec![7, 0, 0, 7];
+    let mut option = |code: u16, data: &[u8]| {
+        b.extend_from_slice(&code.to_be_bytes());
+        b.extend_from_slice(&(data.len() as u16).to_be_bytes());
+        b.extend_from_slice(data);
+    };
+    option(2, &[0, 3, 0, 1, 2, 0, 0, 0, 0, 0xaa]); // server id
+    option(1, &Duid::LinkLayer { mac: MAC }.to_bytes()); // client id
+    option(23, &"2001:db8::53".parse::<Ipv6Addr>().unwrap().octets());
+    option(24, b"\x07example\x04test\x00");
+    let mut ntp = vec![0, 1, 0, 16];
+    ntp.extend_from_slice(&"2001:db8::123".parse::<Ipv6Addr>().unwrap().octets());
+    option(56, &ntp);
+    option(32, &3600u32.to_be_bytes());
     b
 }
