@@ -444,6 +444,26 @@ fn link_local_without_a_server_then_a_lease_replaces_it() {
     assert!(addrs[0].0.starts_with("10.86.0."), "{addrs:?}");
 }
 
+/// (m) `-1` with no server: a link-local address counts, as in dhcpcd; the
+/// address stays when dhcpcd exits.
+#[test]
+fn oneshot_takes_a_link_local_address_when_no_server_answers() {
+    let lab = Lab::new();
+    lab.link("eth0", "srv0", "10.87.0.1/24");
+    lab.config("nodelay\n");
+    let mut dhcpcd = lab.dhcpcd(&["-1", "-t", "30", "eth0"]);
+    let status = dhcpcd.wait_exit(T + Duration::from_secs(10));
+    let log = dhcpcd.output();
+    assert!(status.success(), "exit {status}; log:\n{log}");
+    assert!(
+        log.contains("source=ipv4ll") && log.contains("event=exit reason=oneshot"),
+        "{log}"
+    );
+    let addrs = lab.addresses("eth0");
+    assert_eq!(addrs.len(), 1, "{addrs:?}");
+    assert!(addrs[0].0.starts_with("169.254."), "{addrs:?}");
+}
+
 /// Where `needle` first appears in `log`, panicking with the log if it does not.
 fn position(log: &str, needle: &str) -> usize {
     log.find(needle)
