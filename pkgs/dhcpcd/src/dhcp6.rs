@@ -5,6 +5,8 @@
 use std::fmt;
 use std::time::Duration;
 
+use dhcproto::{v6, Decodable, Decoder, Encodable, Encoder};
+
 use crate::time::{Instant, Rng};
 
 /// A DHCP Unique Identifier (RFC 8415 11), of the two kinds dhcpcd makes
@@ -290,8 +292,6 @@ pub enum ReplyError {
     #[error("status {status:?}: {message}")]
     Status { status: v6::Status, message: String },
 }
-
-use dhcproto::{v6, Decodable, Decoder, Encodable, Encoder};
 
 /// What a stateless exchange (RFC 8415 18.2.6) gives: DNS and NTP.
 #[derive(Debug, Clone, PartialEq, Eq)]

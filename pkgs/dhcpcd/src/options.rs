@@ -110,13 +110,10 @@ pub fn iaid_from_mac(mac: [u8; 6]) -> u32 {
     u32::from_be_bytes([mac[2], mac[3], mac[4], mac[5]])
 }
 
-/// A DUID-LL (RFC 8415 section 11.4): type 3, hardware type 1, then the MAC.
+/// A DUID-LL (RFC 8415 section 11.4): type 3, hardware type 1, then the MAC;
+/// the same DUID DHCPv6 sends.
 pub fn duid_ll(mac: [u8; 6]) -> Vec<u8> {
-    let mut v = Vec::with_capacity(10);
-    v.extend_from_slice(&3u16.to_be_bytes());
-    v.extend_from_slice(&1u16.to_be_bytes());
-    v.extend_from_slice(&mac);
-    v
+    crate::dhcp6::Duid::LinkLayer { mac }.to_bytes()
 }
 
 /// Decodes option 121 (RFC 3442). Any malformed part rejects the whole
