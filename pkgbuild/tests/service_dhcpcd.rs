@@ -94,6 +94,7 @@ fn lab() -> (Netns, Netns) {
         .unwrap();
     assert!(out.status.success(), "{out:?}");
     server.ip(&["addr", "add", "10.77.0.1/24", "dev", "srv0"]);
+    server.ip(&["addr", "add", "2001:db8:77::1/64", "dev", "srv0", "nodad"]);
     server.ip(&["link", "set", "srv0", "up"]);
     (server, client)
 }
@@ -205,12 +206,42 @@ fn dhcpcd_image_as_a_service_renews() {
     build_image("dhcpcd");
     let (server, client) = lab();
     let host = Host::new("dhcp-svc", Some(&client.name));
-    let dnsmasq = Dnsmasq::start(&server, host.dir.path(), &["--dhcp-option=58,3"]);
+    let dnsmasq = Dnsmasq::start(
+        &server,
+        host.dir.path(),
+        &[
+            "--dhcp-option=58,3",
+            "--enable-ra",
+            "--dhcp-range=::,constructor:srv0,ra-only,64,1h",
+        ],
+    );
     // The image's own command: the service entry of a LinuxKit manifest.
     let mut service = host.spawn(&bind_resolvconf(host.dir.path()), &["dhcpcd"]);
     service.wait_for("a lease", T, |l| {
         l.contains("event=configured address=10.77.0.")
     });
+    // IPv6 too, with the same capabilities: router solicitation on a raw
+    // ICMPv6 socket, and the SLAAC address through netlink.
+    service.wait_for("a SLAAC address", T, |l| {
+        l.contains("event=configured address=2001:db8:77:")
+    });
+    let log = service.log();
+    let v6 = Command::new("ip")
+        .args([
+            "-n",
+            &client.name,
+            "-6",
+            "addr",
+            "show",
+            "dev",
+            "eth0",
+            "scope",
+            "global",
+        ])
+        .output()
+        .unwrap();
+    let v6 = String::from_utf8_lossy(&v6.stdout).into_owned();
+    assert!(v6.contains("inet6 2001:db8:77:"), "{v6}\n{log}");
     service.wait_for("a renewal", T, |l| l.contains("event=ack state=renewing"));
     let server_log = dnsmasq.wait_log("DHCPACK(srv0)", 2);
     assert!(

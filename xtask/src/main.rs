@@ -50,6 +50,8 @@ const TEST_PACKAGES: &[&str] = &[
     "iproute2",
     // dhcpcd: a second host that claims the client's address.
     "arping",
+    // dhcpcd: the IPv6 router advertisement daemon it is tested against.
+    "radvd",
     // ntpd: the NTP server and reference client.
     "chrony",
     // getty: mkpasswd makes the password hashes the tests log in with.
@@ -68,6 +70,8 @@ const BENCH_PACKAGES: &[&str] = &[
     "iproute2",
     // dhcpcd: a second host that claims the client's address.
     "arping",
+    // dhcpcd: the IPv6 router advertisement daemon it is tested against.
+    "radvd",
     "chrony",
     // dhcpcd: Debian's dhcpcd and busybox's udhcpc (busybox-static replaces busybox).
     "dhcpcd-base",

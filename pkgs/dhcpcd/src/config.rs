@@ -87,7 +87,18 @@ pub struct Config {
     pub slaac: crate::slaac::SlaacMode,
     /// `nodelay`: skip the random delay before the first DISCOVER.
     pub nodelay: bool,
-    pub waitip: Option<WaitIp>,
+    /// `waitip [4|6]`, each line adding what to wait for.
+    pub waitip: Vec<WaitIp>,
+    /// `ipv6only` turns DHCPv4 (and IPv4LL) off.
+    pub ipv4: bool,
+    /// `ipv4only` turns router solicitation, SLAAC and DHCPv6 off.
+    pub ipv6: bool,
+    /// `ipv6rs` (the default) or `noipv6rs`: solicit routers and follow
+    /// their advertisements. Without it DHCPv6 starts at once.
+    pub ipv6rs: bool,
+    /// `ia_na [IAID]`: ask DHCPv6 for an address from the start, not only
+    /// when a router sets M. The IAID defaults to the MAC's last four bytes.
+    pub ia_na: Option<Option<u32>>,
     /// `timeout N`: seconds to wait for a lease; 0 waits forever.
     pub timeout: u32,
     /// `release`: release the lease when dhcpcd exits.
@@ -109,7 +120,11 @@ impl Default for Config {
             ipv4ll: true,
             slaac: crate::slaac::SlaacMode::Hwaddr,
             nodelay: false,
-            waitip: None,
+            waitip: Vec::new(),
+            ipv4: true,
+            ipv6: true,
+            ipv6rs: true,
+            ia_na: None,
             timeout: 30, // dhcpcd's default
             release: false,
         }
@@ -295,11 +310,25 @@ pub fn parse(text: &str) -> Result<Parsed, ConfigError> {
                 c.slaac = mode;
             }
             "waitip" => {
-                c.waitip = Some(match args.as_slice() {
+                let w = match args.as_slice() {
                     [] => WaitIp::Any,
                     [v] if v == "4" => WaitIp::V4,
                     [v] if v == "6" => WaitIp::V6,
                     _ => return Err(err("takes nothing, 4 or 6")),
+                };
+                if !c.waitip.contains(&w) {
+                    c.waitip.push(w);
+                }
+            }
+            "ipv4only" => c.ipv6 = !no_args()?,
+            "ipv6only" => c.ipv4 = !no_args()?,
+            "ipv6rs" => c.ipv6rs = no_args()?,
+            "noipv6rs" => c.ipv6rs = !no_args()?,
+            "ia_na" => {
+                c.ia_na = Some(match args.as_slice() {
+                    [] => None,
+                    [v] => Some(parse_iaid(v).ok_or_else(|| err("takes a number or 4 hex bytes"))?),
+                    _ => return Err(err("takes at most one IAID")),
                 });
             }
             "timeout" => {
@@ -318,6 +347,16 @@ pub fn parse(text: &str) -> Result<Parsed, ConfigError> {
         config: c,
         warnings,
     })
+}
+
+/// An IAID as dhcpcd reads it: a decimal number, or four bytes of hex
+/// `00:11:22:33`.
+fn parse_iaid(v: &str) -> Option<u32> {
+    if let Ok(n) = v.parse::<u32>() {
+        return Some(n);
+    }
+    let b: [u8; 4] = parse_hex(v)?.try_into().ok()?;
+    Some(u32::from_be_bytes(b))
 }
 
 /// Splits on whitespace and commas; a value may be in double quotes.
@@ -529,7 +568,7 @@ waitip 4
         assert!(c.persistent && c.rapid_commit && c.nodelay && c.noarp);
         assert_eq!(c.request, [6, 15, 119, 12, 121, 42, 26]);
         assert_eq!(c.require, [54]);
-        assert_eq!(c.waitip, Some(WaitIp::V4));
+        assert_eq!(c.waitip, [WaitIp::V4]);
         assert_eq!(c.timeout, 30);
         assert!(!c.release);
         assert_eq!(c.slaac, crate::slaac::SlaacMode::Private);
@@ -579,9 +618,33 @@ waitip 4
         assert_eq!(c.client_id, ClientIdSetting::Duid);
         assert_eq!(c.timeout, 0);
         assert!(c.release);
-        assert_eq!(c.waitip, Some(WaitIp::Any));
+        assert_eq!(c.waitip, [WaitIp::Any]);
         assert_eq!(c.require, [1, 3]);
         assert_eq!(c.request, [200]);
+    }
+
+    #[test]
+    fn address_family_keywords_as_dhcpcd_reads_them() {
+        let d = Config::default();
+        assert!(d.ipv4 && d.ipv6 && d.ipv6rs && d.ia_na.is_none() && d.waitip.is_empty());
+        let c = parse("ipv4only\nnoipv6rs\nia_na\nwaitip 4\nwaitip 6\nwaitip 4\n")
+            .unwrap()
+            .config;
+        assert!(c.ipv4 && !c.ipv6 && !c.ipv6rs);
+        assert_eq!(c.ia_na, Some(None));
+        assert_eq!(c.waitip, [WaitIp::V4, WaitIp::V6]);
+        let c = parse("ipv6only\nnoipv6rs\nipv6rs\nia_na 7\n")
+            .unwrap()
+            .config;
+        assert!(!c.ipv4 && c.ipv6 && c.ipv6rs);
+        assert_eq!(c.ia_na, Some(Some(7)));
+        assert_eq!(
+            parse("ia_na 00:00:01:02").unwrap().config.ia_na,
+            Some(Some(0x0102))
+        );
+        assert!(parse("ia_na x").is_err());
+        assert!(parse("ia_na 1 2").is_err());
+        assert!(parse("ipv4only yes").is_err());
     }
 
     #[test]
@@ -593,7 +656,8 @@ waitip 4
 
     #[test]
     fn unknown_things_are_warnings_with_line_numbers() {
-        let p = parse("interface eth0\noption foo_bar, ntp_servers\nduid llt\nnoipv6rs\n").unwrap();
+        let p =
+            parse("interface eth0\noption foo_bar, ntp_servers\nduid llt\nipv6ra_own\n").unwrap();
         let lines: Vec<usize> = p.warnings.iter().map(|w| w.line).collect();
         assert_eq!(lines, [1, 2, 3, 4]);
         assert!(p.warnings[1].message.contains("foo_bar"));

@@ -1,4 +1,5 @@
-//! The protocol core of a DHCPv4 client that behaves like dhcpcd.
+//! The protocol core of a DHCP client that behaves like dhcpcd: DHCPv4,
+//! IPv4 link-local, router discovery and SLAAC, and DHCPv6.
 //!
 //! The core has no sockets, no clock, no netlink: [`Client`] is a state machine fed with
 //! events and an injected [`Instant`], returning [`Action`]s for the daemon
@@ -10,8 +11,8 @@
 //! [`frame`] (Ethernet/IP/UDP/ARP framing and the BPF filter), [`arp`]
 //! (RFC 5227 probing and defence), [`ipv4ll`] (RFC 3927 link-local
 //! addresses), [`ra`] (IPv6 router advertisements), [`nd`] (router
-//! discovery and SLAAC, not yet run by the daemon), [`dhcp6`] (DUIDs and
-//! RFC 8415 retransmission), [`slaac`] (the
+//! discovery and SLAAC), [`dhcp6`] (the DHCPv6 client: DUIDs, RFC 8415
+//! retransmission, stateless and IA_NA exchanges), [`slaac`] (the
 //! interface identifiers of SLAAC addresses), [`plan`] (what a lease installs) and [`files`]
 //! (resolv.conf and the NTP hand-off file).
 

@@ -5,7 +5,7 @@
 //!
 //! `cargo test -p dhcpcd --test hostile -- --ignored write_corpus`
 //! rewrites `fuzz/corpus/packet/` from `packets::corpus()`, and the seeds of
-//! `fuzz/corpus/ra/` and `fuzz/corpus/arp/`. Router advertisements and ARP
+//! `fuzz/corpus/ra/`, `fuzz/corpus/dhcp6/` and `fuzz/corpus/arp/`. Router advertisements and ARP
 //! frames get the same treatment, with the checks of `neighbor/mod.rs`.
 
 mod neighbor;
@@ -247,6 +247,8 @@ fn write_corpus() {
     let seeds = [
         ("ra", "radvd-full", neighbor::full_advertisement()),
         ("dhcp6", "dnsmasq-reply", neighbor::information_reply()),
+        ("dhcp6", "dnsmasq-advertise", neighbor::advertise(7)),
+        ("dhcp6", "dnsmasq-reply-ia-na", neighbor::ia_reply(7)),
         (
             "arp",
             "claim",
@@ -354,5 +356,87 @@ fn hostile_dhcp6_replies() {
     for _ in 0..2000 {
         let len = rng.below(200);
         neighbor::check_dhcp6(&rng.bytes(len));
+    }
+}
+
+/// The DHCPv6 client in each state takes the valid message it awaits (so
+/// the drops `check_dhcp6` asserts are not vacuous); then the Advertise and
+/// the Reply with an IA_NA cut, flipped and garbled reach every state.
+#[test]
+fn hostile_dhcp6_messages_at_every_state() {
+    let stages = neighbor::dhcp6_stages();
+    let names: Vec<&str> = stages.iter().map(|s| s.name).collect();
+    assert_eq!(
+        names,
+        [
+            "soliciting",
+            "soliciting-collected",
+            "requesting",
+            "bound",
+            "renewing",
+            "rebinding",
+            "declining",
+            "informing",
+            "informed"
+        ]
+    );
+    for s in stages {
+        let good = match s.name {
+            "soliciting" | "soliciting-collected" => neighbor::advertise(s.xid),
+            "informing" | "informed" => neighbor::aim(&neighbor::information_reply(), 7, s.xid),
+            _ => neighbor::ia_reply(s.xid),
+        };
+        let mut c = s.client.clone();
+        let before = format!("{c:?}");
+        let out = c.handle_message(s.now, &good);
+        let idle = s.name == "bound" || s.name == "informed";
+        assert_eq!(format!("{c:?}") == before, idle, "{}: {out:?}", s.name);
+        neighbor::check_dhcp6(&good);
+    }
+    replay_corpus("dhcp6", neighbor::check_dhcp6);
+    for full in [neighbor::advertise(7), neighbor::ia_reply(7)] {
+        for n in 0..full.len() {
+            neighbor::check_dhcp6(&full[..n]);
+        }
+        for i in 0..full.len() {
+            for flip in [0x01, 0x80, 0xff] {
+                let mut m = full.clone();
+                m[i] ^= flip;
+                neighbor::check_dhcp6(&m);
+            }
+        }
+        // An option header of each kind dhcproto decodes by itself, with
+        // a length too short for it, written anywhere (a Status Code under
+        // two bytes made its decoder subtract past zero).
+        for i in 4..full.len() {
+            for code in [
+                1, 2, 3, 4, 5, 6, 7, 8, 9, 11, 12, 13, 14, 16, 17, 19, 20, 23, 24, 25, 26, 56, 61,
+            ] {
+                for len in [0, 1, 3] {
+                    let mut m = full.clone();
+                    let end = (i + 4).min(m.len());
+                    m[i..end].copy_from_slice(&[0, code, 0, len][..end - i]);
+                    neighbor::check_dhcp6(&m);
+                }
+            }
+        }
+        // A huge length in each option header.
+        let mut at = 4;
+        while at + 4 <= full.len() {
+            let mut m = full.clone();
+            m[at + 2] = 0xff;
+            m[at + 3] = 0xff;
+            neighbor::check_dhcp6(&m);
+            at += 4 + usize::from(u16::from_be_bytes([full[at + 2], full[at + 3]]));
+        }
+    }
+    // Good headers and identifiers, random options after them.
+    let mut rng = Rng(13);
+    let head = &neighbor::ia_reply(7)[..4 + 14 + 14];
+    for _ in 0..1000 {
+        let mut m = head.to_vec();
+        let n = rng.below(120);
+        m.extend(rng.bytes(n));
+        neighbor::check_dhcp6(&m);
     }
 }

@@ -12,9 +12,10 @@ use tokio::sync::mpsc;
 use super::log::{log, quote, Level};
 use super::net::Applied;
 use super::sys::{udp_socket, PacketSocket, PACKET_OUTGOING};
-use super::{show_mac, Event, Shared};
+use super::{show_mac, Event, Family, Shared, SourceKind};
 use crate::arp::{Defence, Guard, Probe, ProbeStep};
 use crate::client::{Action, Client, Destination};
+use crate::files::Source;
 use crate::frame::{
     build_dhcp_frame, parse_dhcp_frame, BROADCAST_MAC, DHCP_FILTER, ETH_P_ARP, ETH_P_IP,
 };
@@ -388,9 +389,10 @@ impl Task {
         }
         self.guard_address(plan.address);
         // resolv.conf and the NTP file first: "configured" means everything is in place.
+        let source = Source::from_lease(&self.i.name, &lease);
         self.i
             .shared
-            .publish(self.i.index, &self.i.name, Some(lease));
+            .publish(self.i.index, SourceKind::Dhcp4, Some(source));
         log(
             Level::Info,
             Some(self.name()),
@@ -402,7 +404,11 @@ impl Task {
                 plan.mtu.map_or("-".to_string(), |m| m.to_string())
             ),
         );
-        let _ = self.i.shared.events.send(Event::Bound(self.i.index));
+        let _ = self
+            .i
+            .shared
+            .events
+            .send(Event::Bound(self.i.index, Family::V4));
         Ok(())
     }
 
@@ -424,7 +430,7 @@ impl Task {
         if let Some(m) = applied.mtu_before {
             self.i.mtu = m;
         }
-        self.i.shared.publish(self.i.index, &self.i.name, None);
+        self.i.shared.publish(self.i.index, SourceKind::Dhcp4, None);
         log(
             Level::Info,
             Some(self.name()),
@@ -594,7 +600,11 @@ impl Task {
                             ipv4ll::PREFIX_LEN
                         ),
                     );
-                    let _ = self.i.shared.events.send(Event::Bound(self.i.index));
+                    let _ = self
+                        .i
+                        .shared
+                        .events
+                        .send(Event::Bound(self.i.index, Family::V4));
                 }
                 LinkLocalStep::Deconfigure(addr) => {
                     if let Some(applied) = self.link_local_applied.take() {

@@ -6,8 +6,10 @@
 //! how the binary receives them.
 
 mod iface;
+mod ipv6;
 pub mod log;
 pub mod net;
+pub mod net6;
 mod sys;
 
 use std::collections::{BTreeMap, HashMap};
@@ -23,7 +25,8 @@ use self::iface::{Ctrl, Iface};
 use self::log::{log, quote, Level};
 use self::net::{LinkEvent, LinkInfo, Net};
 use crate::client::{Action, Client, Destination};
-use crate::config::{self, Config};
+use crate::config::{self, Config, WaitIp};
+use crate::files::Source;
 use crate::lease::Lease;
 use crate::plan::Plan;
 use crate::time::Instant;
@@ -137,9 +140,17 @@ pub struct Settings {
     pub lease_dir: PathBuf,
 }
 
+/// An address family, as `waitip` names them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Family {
+    V4,
+    V6,
+}
+
 /// What the main task hears from the interface tasks.
 pub(crate) enum Event {
-    Bound(u32),
+    /// The interface has its first usable address of the family.
+    Bound(u32, Family),
     Exited(u32, Result<()>),
 }
 
@@ -152,27 +163,49 @@ pub(crate) struct Shared {
     files: Mutex<Files>,
 }
 
-/// The lease of each configured interface, by ifindex, and what we last
-/// wrote into resolv.conf and the NTP file.
+/// What each source on each interface gives resolv.conf and the NTP file,
+/// in dhcpcd's order (by ifindex, then DHCPv4, RA, DHCPv6), and what we
+/// last wrote into them.
 #[derive(Default)]
 struct Files {
-    leases: BTreeMap<u32, (String, Lease)>,
+    sources: BTreeMap<(u32, SourceKind), Source>,
     resolv: Option<String>,
     ntp: Option<String>,
 }
 
+/// Where an interface's DNS and NTP servers came from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub(crate) enum SourceKind {
+    Dhcp4,
+    Ra,
+    Dhcp6,
+}
+
 impl Shared {
-    /// Records an interface's lease (or its loss) and rewrites resolv.conf
-    /// and the NTP file from all of them, when their text changes. A file
-    /// is removed when no lease has anything for it, if we wrote it.
-    pub fn publish(&self, index: u32, name: &str, lease: Option<Lease>) {
+    /// Records what one source of an interface gives (None: nothing any
+    /// more) and rewrites resolv.conf and the NTP file from all of them,
+    /// when their text changes. A file is removed when no source has
+    /// anything for it, if we wrote it.
+    pub fn publish(&self, index: u32, kind: SourceKind, source: Option<Source>) {
         let mut f = self.files.lock().unwrap_or_else(|e| e.into_inner());
-        match lease {
-            Some(l) => f.leases.insert(index, (name.to_string(), l)),
-            None => f.leases.remove(&index),
+        match source.filter(|s| !crate::files::says_nothing(s)) {
+            Some(s) => f.sources.insert((index, kind), s),
+            None => f.sources.remove(&(index, kind)),
         };
-        let resolv = crate::files::resolv_conf(f.leases.values().map(|(n, l)| (n.as_str(), l)));
-        let ntp = crate::files::ntp_servers(f.leases.values().map(|(_, l)| l));
+        self.rewrite(&mut f);
+    }
+
+    /// Forgets every source of a removed interface.
+    pub fn forget(&self, index: u32) {
+        let mut f = self.files.lock().unwrap_or_else(|e| e.into_inner());
+        f.sources.retain(|(i, _), _| *i != index);
+        self.rewrite(&mut f);
+    }
+
+    fn rewrite(&self, f: &mut Files) {
+        let sources: Vec<Source> = f.sources.values().cloned().collect();
+        let resolv = crate::files::resolv_conf(&sources);
+        let ntp = crate::files::ntp_servers(&sources);
         if resolv != f.resolv {
             write_file(&self.settings.resolv_conf, resolv.as_deref(), "resolv");
             f.resolv = resolv;
@@ -295,7 +328,24 @@ struct Handle {
     name: String,
     ctrl: mpsc::UnboundedSender<Ctrl>,
     carrier: bool,
-    bound: bool,
+    bound4: bool,
+    bound6: bool,
+}
+
+impl Handle {
+    /// Whether this interface has what `waitip` waits for: with no
+    /// `waitip`, an address of either family.
+    fn waited(&self, waitip: &[WaitIp]) -> bool {
+        let any = self.bound4 || self.bound6;
+        if waitip.is_empty() {
+            return any;
+        }
+        waitip.iter().all(|w| match w {
+            WaitIp::Any => any,
+            WaitIp::V4 => self.bound4,
+            WaitIp::V6 => self.bound6,
+        })
+    }
 }
 
 struct Daemon {
@@ -304,6 +354,8 @@ struct Daemon {
     shared: Arc<Shared>,
     hostname: Option<String>,
     ifaces: HashMap<u32, Handle>,
+    /// `event=ready` was logged.
+    ready: bool,
 }
 
 /// Runs the daemon until `-1` is satisfied, the timeout passes with `-1`,
@@ -354,6 +406,7 @@ pub async fn run(
         config,
         shared,
         ifaces: HashMap::new(),
+        ready: false,
     };
     let result = d
         .main_loop(&net, &mut link_events, &mut ev_rx, &mut signals, timeout)
@@ -399,11 +452,18 @@ impl Daemon {
                 }
                 Some(ev) = link_events.recv() => self.link_event(ev).await?,
                 Some(ev) = ev_rx.recv() => match ev {
-                    Event::Bound(index) => {
+                    Event::Bound(index, family) => {
                         if let Some(h) = self.ifaces.get_mut(&index) {
-                            h.bound = true;
+                            match family {
+                                Family::V4 => h.bound4 = true,
+                                Family::V6 => h.bound6 = true,
+                            }
                         }
-                        if self.opts.oneshot && self.oneshot_done() {
+                        if !self.ready && self.waited() {
+                            self.ready = true;
+                            log(Level::Info, None, format_args!("event=ready waitip={}", show_waitip(&self.config.waitip)));
+                        }
+                        if self.opts.oneshot && self.waited() {
                             log(Level::Info, None, "event=exit reason=oneshot");
                             return Ok(Outcome::Bound);
                         }
@@ -427,7 +487,7 @@ impl Daemon {
                     }
                 }, if !timed_out => {
                     timed_out = true;
-                    if !self.ifaces.values().any(|h| h.bound) || (self.opts.oneshot && !self.oneshot_done()) {
+                    if !self.waited() {
                         log(Level::Warn, None, format_args!("event=timeout seconds={timeout}"));
                         if self.opts.oneshot {
                             return Ok(Outcome::TimedOut);
@@ -438,16 +498,17 @@ impl Daemon {
         }
     }
 
-    /// With `-1`: every interface named on the command line is bound, or
-    /// with no names, any interface is.
-    fn oneshot_done(&self) -> bool {
+    /// What `-1` and `event=ready` wait for: every interface named on the
+    /// command line has what `waitip` asks, or with no names, any has.
+    fn waited(&self) -> bool {
+        let w = &self.config.waitip;
         if self.opts.interfaces.is_empty() {
-            self.ifaces.values().any(|h| h.bound)
+            self.ifaces.values().any(|h| h.waited(w))
         } else {
             self.opts
                 .interfaces
                 .iter()
-                .all(|n| self.ifaces.values().any(|h| &h.name == n && h.bound))
+                .all(|n| self.ifaces.values().any(|h| &h.name == n && h.waited(w)))
         }
     }
 
@@ -476,7 +537,7 @@ impl Daemon {
                     log(Level::Info, Some(&h.name), "event=removed");
                     // Dropping the channel ends the task; the interface
                     // and everything on it is gone already.
-                    self.shared.publish(index, &h.name, None);
+                    self.shared.forget(index);
                 }
             }
         }
@@ -515,7 +576,7 @@ impl Daemon {
             ),
         );
         let (tx, rx) = mpsc::unbounded_channel();
-        let iface = Iface {
+        let v4 = self.config.ipv4.then(|| Iface {
             name: link.name.clone(),
             index: link.index,
             mac,
@@ -523,11 +584,31 @@ impl Daemon {
             client,
             shared: self.shared.clone(),
             seed: seed.rotate_left(17),
-        };
+        });
+        let v6 = self.config.ipv6.then(|| ipv6::Ipv6Iface {
+            name: link.name.clone(),
+            index: link.index,
+            mac,
+            mtu: link.mtu,
+            shared: self.shared.clone(),
+            settings: ipv6::Ipv6Settings {
+                slaac: self.config.slaac,
+                ipv6rs: self.config.ipv6rs,
+                ia_na_forced: self.config.ia_na.is_some(),
+                iaid: self
+                    .config
+                    .ia_na
+                    .flatten()
+                    .unwrap_or_else(|| crate::options::iaid_from_mac(mac)),
+                persistent: self.config.persistent,
+                release: self.config.release,
+            },
+            seed: seed.rotate_left(41),
+        });
         let events = self.shared.events.clone();
         let (index, carrier) = (link.index, link.carrier);
         tokio::spawn(async move {
-            let r = iface::run(iface, carrier, rx).await;
+            let r = supervise(v4, v6, carrier, rx).await;
             let _ = events.send(Event::Exited(index, r));
         });
         self.ifaces.insert(
@@ -536,7 +617,8 @@ impl Daemon {
                 name: link.name,
                 ctrl: tx,
                 carrier,
-                bound: false,
+                bound4: false,
+                bound6: false,
             },
         );
         Ok(())
@@ -559,11 +641,81 @@ impl Daemon {
                         );
                     }
                 }
-                Ok(Some(Event::Bound(_))) => {}
+                Ok(Some(Event::Bound(..))) => {}
                 Ok(None) | Err(_) => break,
             }
         }
     }
+}
+
+/// Runs an interface's DHCPv4 task and IPv6 task (either may be off),
+/// passing each order to both. Stopping waits for both; DHCPv4 failing
+/// stops IPv6 and fails the interface.
+async fn supervise(
+    v4: Option<Iface>,
+    v6: Option<ipv6::Ipv6Iface>,
+    carrier: bool,
+    mut ctrl: mpsc::UnboundedReceiver<Ctrl>,
+) -> Result<()> {
+    let (tx4, rx4) = mpsc::unbounded_channel();
+    let (tx6, rx6) = mpsc::unbounded_channel();
+    let mut t4 = v4.map(|i| tokio::spawn(iface::run(i, carrier, rx4)));
+    let mut t6 = v6.map(|i| tokio::spawn(ipv6::run(i, carrier, rx6)));
+    let joined = |r: Result<Result<()>, tokio::task::JoinError>| {
+        r.unwrap_or_else(|e| Err(anyhow!("the DHCPv4 task failed: {e}")))
+    };
+    loop {
+        tokio::select! {
+            c = ctrl.recv() => {
+                // A closed channel: the link is gone; closing ours ends both.
+                let Some(c) = c else { return Ok(()) };
+                let _ = tx4.send(c);
+                let _ = tx6.send(c);
+                if let Ctrl::Stop { .. } = c {
+                    let r4 = match t4.take() {
+                        Some(h) => joined(h.await),
+                        None => Ok(()),
+                    };
+                    if let Some(h) = t6.take() {
+                        let _ = h.await;
+                    }
+                    return r4;
+                }
+            }
+            r = async { t4.as_mut().expect("guarded").await }, if t4.is_some() => {
+                t4 = None;
+                let r = joined(r);
+                if r.is_err() || t6.is_none() {
+                    let _ = tx6.send(Ctrl::Stop { release: false });
+                    if let Some(h) = t6.take() {
+                        let _ = h.await;
+                    }
+                    return r;
+                }
+            }
+            _ = async { t6.as_mut().expect("guarded").await }, if t6.is_some() => {
+                t6 = None;
+                if t4.is_none() {
+                    return Ok(());
+                }
+            }
+        }
+    }
+}
+
+fn show_waitip(w: &[WaitIp]) -> String {
+    if w.is_empty() {
+        return "-".into();
+    }
+    let names: Vec<&str> = w
+        .iter()
+        .map(|w| match w {
+            WaitIp::Any => "any",
+            WaitIp::V4 => "4",
+            WaitIp::V6 => "6",
+        })
+        .collect();
+    names.join(",")
 }
 
 fn show_mac(m: [u8; 6]) -> String {
@@ -683,8 +835,12 @@ pub async fn release(opts: &Options, config: &Config) -> Result<Outcome, Failure
         }
     }
     remaining.sort_by(|a, b| a.0.cmp(&b.0));
-    let resolv = crate::files::resolv_conf(remaining.iter().map(|(n, l)| (n.as_str(), l)));
-    let ntp = crate::files::ntp_servers(remaining.iter().map(|(_, l)| l));
+    let sources: Vec<Source> = remaining
+        .iter()
+        .map(|(n, l)| Source::from_lease(n, l))
+        .collect();
+    let resolv = crate::files::resolv_conf(&sources);
+    let ntp = crate::files::ntp_servers(&sources);
     write_file(&opts.resolv_conf, resolv.as_deref(), "resolv");
     write_file(&opts.ntp_file, ntp.as_deref(), "ntp");
     Ok(Outcome::Released)

@@ -71,10 +71,10 @@ pub struct Applied {
 /// A handle on the rtnetlink connection.
 #[derive(Clone)]
 pub struct Net {
-    handle: Handle,
+    pub(super) handle: Handle,
 }
 
-fn errno(e: &rtnetlink::Error) -> Option<i32> {
+pub(super) fn errno(e: &rtnetlink::Error) -> Option<i32> {
     match e {
         rtnetlink::Error::NetlinkError(m) => Some(m.raw_code().abs()),
         _ => None,
@@ -92,30 +92,11 @@ impl Net {
     /// Subscribes to link changes (RTMGRP_LINK). Subscribe before listing
     /// links, so that no change falls in between.
     pub fn monitor() -> Result<mpsc::UnboundedReceiver<LinkEvent>> {
-        let (conn, _handle, mut messages) =
-            rtnetlink::new_multicast_connection(&[MulticastGroup::Link])
-                .context("subscribing to netlink link events")?;
-        tokio::spawn(conn);
-        let (tx, rx) = mpsc::unbounded_channel();
-        tokio::spawn(async move {
-            while let Some((msg, _)) = messages.next().await {
-                let ev = match msg {
-                    NetlinkMessage {
-                        payload: NetlinkPayload::InnerMessage(RouteNetlinkMessage::NewLink(l)),
-                        ..
-                    } => LinkEvent::Changed(LinkInfo::from_message(&l)),
-                    NetlinkMessage {
-                        payload: NetlinkPayload::InnerMessage(RouteNetlinkMessage::DelLink(l)),
-                        ..
-                    } => LinkEvent::Removed(l.header.index),
-                    _ => continue,
-                };
-                if tx.send(ev).is_err() {
-                    break;
-                }
-            }
-        });
-        Ok(rx)
+        subscribe(MulticastGroup::Link, "link", |m| match m {
+            RouteNetlinkMessage::NewLink(l) => Some(LinkEvent::Changed(LinkInfo::from_message(&l))),
+            RouteNetlinkMessage::DelLink(l) => Some(LinkEvent::Removed(l.header.index)),
+            _ => None,
+        })
     }
 
     pub async fn links(&self) -> Result<Vec<LinkInfo>> {
@@ -281,6 +262,36 @@ impl Net {
         }
         warnings
     }
+}
+
+/// Subscribes to one netlink multicast group, passing on what `read` makes
+/// of each message until the receiver is dropped.
+pub(super) fn subscribe<T: Send + 'static>(
+    group: MulticastGroup,
+    what: &str,
+    read: fn(RouteNetlinkMessage) -> Option<T>,
+) -> Result<mpsc::UnboundedReceiver<T>> {
+    let (conn, _handle, mut messages) = rtnetlink::new_multicast_connection(&[group])
+        .with_context(|| format!("subscribing to netlink {what} events"))?;
+    tokio::spawn(conn);
+    let (tx, rx) = mpsc::unbounded_channel();
+    tokio::spawn(async move {
+        while let Some((msg, _)) = messages.next().await {
+            let NetlinkMessage {
+                payload: NetlinkPayload::InnerMessage(m),
+                ..
+            } = msg
+            else {
+                continue;
+            };
+            if let Some(ev) = read(m) {
+                if tx.send(ev).is_err() {
+                    break;
+                }
+            }
+        }
+    });
+    Ok(rx)
 }
 
 fn route_message(

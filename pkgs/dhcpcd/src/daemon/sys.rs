@@ -1,20 +1,23 @@
-//! Sockets: the AF_PACKET socket (DHCP before we have an address, and ARP)
-//! and the UDP socket used once bound.
+//! Sockets: the AF_PACKET socket (DHCP before we have an address, and ARP),
+//! the UDP socket used once bound, the ICMPv6 socket of router discovery
+//! and the DHCPv6 socket.
 //!
 //! The only unsafe code of the crate lives here: binding a packet socket to
-//! an interface and attaching a BPF filter, for which nix has no safe call.
+//! an interface and attaching a BPF or ICMPv6 filter, for which nix has no
+//! safe call.
 
 #![allow(unsafe_code)]
 
 use std::ffi::OsString;
 use std::io;
 use std::mem;
-use std::net::{Ipv4Addr, SocketAddrV4};
+use std::net::{Ipv4Addr, Ipv6Addr, SocketAddrV4, SocketAddrV6};
 use std::os::fd::{AsRawFd, OwnedFd};
 
 use nix::sys::socket::{
-    bind, recvfrom, send, setsockopt, socket, sockopt, AddressFamily, LinkAddr, MsgFlags, SockFlag,
-    SockType, SockaddrIn,
+    bind, recvfrom, recvmsg, send, sendto, setsockopt, socket, sockopt, AddressFamily,
+    ControlMessageOwned, LinkAddr, MsgFlags, SockFlag, SockProtocol, SockType, SockaddrIn,
+    SockaddrIn6,
 };
 use tokio::io::unix::AsyncFd;
 
@@ -141,6 +144,116 @@ pub fn udp_socket(interface: &str, address: Ipv4Addr) -> io::Result<tokio::net::
     setsockopt(&fd, sockopt::Broadcast, &true)?;
     setsockopt(&fd, sockopt::BindToDevice, &OsString::from(interface))?;
     let sa = SockaddrIn::from(SocketAddrV4::new(address, crate::options::CLIENT_PORT));
+    bind(fd.as_raw_fd(), &sa)?;
+    tokio::net::UdpSocket::from_std(std::net::UdpSocket::from(fd))
+}
+
+/// `ICMP6_FILTER` (netinet/icmp6.h), which libc does not name: a socket
+/// option of level IPPROTO_ICMPV6 holding a 256-bit block list of types.
+const ICMP6_FILTER: libc::c_int = 1;
+
+/// A raw ICMPv6 socket on one interface that receives router
+/// advertisements only, with their hop limit, and sends solicitations.
+#[derive(Debug)]
+pub struct Icmp6Socket {
+    fd: AsyncFd<OwnedFd>,
+    index: u32,
+}
+
+impl Icmp6Socket {
+    pub fn open(interface: &str, index: u32) -> io::Result<Self> {
+        let fd = socket(
+            AddressFamily::Inet6,
+            SockType::Raw,
+            SockFlag::SOCK_NONBLOCK | SockFlag::SOCK_CLOEXEC,
+            SockProtocol::IcmpV6,
+        )?;
+        // Everything but advertisements stays in the kernel.
+        let mut blocked = [u32::MAX; 8];
+        let ra = usize::from(crate::ra::ROUTER_ADVERTISEMENT);
+        blocked[ra >> 5] &= !(1 << (ra & 31));
+        // SAFETY: the pointer and length describe `blocked`, alive for the call.
+        let r = unsafe {
+            libc::setsockopt(
+                fd.as_raw_fd(),
+                libc::IPPROTO_ICMPV6,
+                ICMP6_FILTER,
+                blocked.as_ptr().cast(),
+                mem::size_of_val(&blocked) as libc::socklen_t,
+            )
+        };
+        if r < 0 {
+            return Err(io::Error::last_os_error());
+        }
+        setsockopt(&fd, sockopt::BindToDevice, &OsString::from(interface))?;
+        // RFC 4861 6.1.2: an advertisement that did not arrive with hop
+        // limit 255 came from off the link.
+        setsockopt(&fd, sockopt::Ipv6RecvHopLimit, &true)?;
+        // ...and solicitations leave with 255.
+        setsockopt(&fd, sockopt::Ipv6MulticastHops, &255)?;
+        // SAFETY: the OwnedFd is open, and the AsyncFd owns it until drop.
+        let fd = unsafe { AsyncFd::register(fd) }?;
+        Ok(Icmp6Socket { fd, index })
+    }
+
+    /// Receives one message: its length, source and hop limit.
+    pub async fn recv(&self, buf: &mut [u8]) -> io::Result<(usize, Ipv6Addr, u8)> {
+        loop {
+            let mut guard = self.fd.readable().await?;
+            let r = guard.try_io(|fd| {
+                let mut iov = [io::IoSliceMut::new(buf)];
+                let mut cmsg = nix::cmsg_space!(libc::c_int);
+                let m = recvmsg::<SockaddrIn6>(
+                    fd.as_raw_fd(),
+                    &mut iov,
+                    Some(&mut cmsg),
+                    MsgFlags::empty(),
+                )
+                .map_err(io::Error::from)?;
+                let mut hop_limit = 0;
+                for c in m.cmsgs().map_err(io::Error::from)? {
+                    if let ControlMessageOwned::Ipv6HopLimit(h) = c {
+                        hop_limit = h.clamp(0, 255) as u8;
+                    }
+                }
+                let src = m.address.map_or(Ipv6Addr::UNSPECIFIED, |a| a.ip());
+                Ok((m.bytes, src, hop_limit))
+            });
+            match r {
+                Ok(result) => return result,
+                Err(_would_block) => continue,
+            }
+        }
+    }
+
+    /// Sends `message` to all routers (ff02::2) on the interface.
+    pub fn solicit(&self, message: &[u8]) -> io::Result<()> {
+        let to = SockaddrIn6::from(SocketAddrV6::new(ALL_ROUTERS, 0, 0, self.index));
+        sendto(self.fd.as_raw_fd(), message, &to, MsgFlags::empty())?;
+        Ok(())
+    }
+}
+
+const ALL_ROUTERS: Ipv6Addr = Ipv6Addr::new(0xff02, 0, 0, 0, 0, 0, 0, 2);
+
+/// The DHCPv6 client's socket, `[::]:546` tied to the interface; the kernel
+/// sends from the link-local address.
+pub fn dhcp6_socket(interface: &str) -> io::Result<tokio::net::UdpSocket> {
+    let fd = socket(
+        AddressFamily::Inet6,
+        SockType::Datagram,
+        SockFlag::SOCK_NONBLOCK | SockFlag::SOCK_CLOEXEC,
+        None,
+    )?;
+    setsockopt(&fd, sockopt::Ipv6V6Only, &true)?;
+    setsockopt(&fd, sockopt::ReuseAddr, &true)?;
+    setsockopt(&fd, sockopt::BindToDevice, &OsString::from(interface))?;
+    let sa = SockaddrIn6::from(SocketAddrV6::new(
+        Ipv6Addr::UNSPECIFIED,
+        crate::dhcp6::CLIENT_PORT,
+        0,
+        0,
+    ));
     bind(fd.as_raw_fd(), &sa)?;
     tokio::net::UdpSocket::from_std(std::net::UdpSocket::from(fd))
 }

@@ -225,6 +225,40 @@ impl Lab {
             .unwrap_or_default()
     }
 
+    /// Global IPv6 addresses: (address, prefix length, flags as `ip` names
+    /// them: "tentative", "noprefixroute", "dadfailed", ...).
+    pub fn addresses6(&self, iface: &str) -> Vec<(String, u64, Vec<String>)> {
+        let v = ip_json(
+            &self.client,
+            &["-6", "addr", "show", "dev", iface, "scope", "global"],
+        );
+        let mut out = Vec::new();
+        for link in v.as_array().into_iter().flatten() {
+            // `ip -j` leaves an empty object where a filtered address was.
+            let infos = link["addr_info"].as_array().into_iter().flatten();
+            for a in infos.filter(|a| a["local"].is_string()) {
+                let flags = ["tentative", "noprefixroute", "dadfailed", "deprecated"]
+                    .iter()
+                    .filter(|f| a[**f].as_bool() == Some(true))
+                    .map(|f| f.to_string())
+                    .collect();
+                out.push((
+                    a["local"].as_str().unwrap_or_default().to_string(),
+                    a["prefixlen"].as_u64().unwrap_or_default(),
+                    flags,
+                ));
+            }
+        }
+        out
+    }
+
+    pub fn routes6(&self) -> Vec<Value> {
+        ip_json(&self.client, &["-6", "route", "show"])
+            .as_array()
+            .cloned()
+            .unwrap_or_default()
+    }
+
     pub fn mtu(&self, iface: &str) -> u64 {
         ip_json(&self.client, &["link", "show", "dev", iface])[0]["mtu"]
             .as_u64()
@@ -328,6 +362,34 @@ impl Drop for Proc {
     }
 }
 
+/// radvd in the server namespace, in the foreground, with `config` (its
+/// interface must be up with a link-local address), logging to the lab.
+pub struct Radvd {
+    pub proc: Proc,
+}
+
+impl Radvd {
+    pub fn start(lab: &Lab, config: &str) -> Radvd {
+        require("radvd", "radvd");
+        let conf = lab.path("radvd.conf");
+        fs::write(&conf, config).unwrap();
+        // A router forwards; radvd warns and may stay silent otherwise.
+        let mut sysctl = lab.server.command("sysctl");
+        sysctl.args(["-qw", "net.ipv6.conf.all.forwarding=1"]);
+        assert!(sysctl.status().unwrap().success());
+        let mut c = lab.server.command("radvd");
+        c.arg("--nodaemon")
+            .arg("--config")
+            .arg(&conf)
+            .arg("--pidfile")
+            .arg(lab.path("radvd.pid"))
+            .args(["--logmethod", "stderr", "--debug", "1"]);
+        Radvd {
+            proc: Proc::spawn("radvd", c, lab.path("radvd.log")),
+        }
+    }
+}
+
 /// dnsmasq as the DHCP server in the server namespace, in the foreground,
 /// with its own lease file and log in the lab's temp dir.
 pub struct Dnsmasq {
@@ -358,12 +420,16 @@ impl Dnsmasq {
         }
         c.args(args);
         let mut proc = Proc::spawn("dnsmasq", c, log);
-        // dnsmasq opens its sockets first, then logs one line per range.
+        // dnsmasq opens its sockets first, then logs one line per IPv4
+        // range, and one when router advertisements are on.
         let ranges = args
             .iter()
-            .filter(|a| a.starts_with("--dhcp-range"))
+            .filter(|a| a.starts_with("--dhcp-range") && !a.contains(':'))
             .count();
         proc.wait_log_count("DHCP, IP range", ranges, Duration::from_secs(10));
+        if args.contains(&"--enable-ra") {
+            proc.wait_log("IPv6 router advertisement enabled", Duration::from_secs(10));
+        }
         Dnsmasq { proc, leases }
     }
 

@@ -1,19 +1,22 @@
 //! The checks for bytes from the link that are not DHCPv4: IPv6 router
-//! advertisements (`ra::parse`), DHCPv6 Replies (`dhcp6::information_reply`)
-//! and ARP frames (the probe, the defence and IPv4LL), shared by the fuzz
+//! advertisements (`ra::parse`), DHCPv6 messages (`dhcp6::information_reply`
+//! and the client `dhcp6::Dhcp6` in each of its states) and ARP frames (the probe, the defence and IPv4LL), shared by the fuzz
 //! targets `ra`, `dhcp6` and `arp` (by path) and by `tests/hostile.rs`,
 //! which runs them on stable.
 
 #![allow(dead_code)]
 
 use std::net::{Ipv4Addr, Ipv6Addr};
+use std::sync::OnceLock;
+use std::time::Duration;
 
 use dhcpcd::arp::{Defence, Guard, Probe};
-use dhcpcd::dhcp6::{self, Duid};
+use dhcpcd::dhcp6::{self, Dhcp6, Dhcp6Action, Dhcp6Config, Duid, Mode};
 use dhcpcd::frame::Arp;
 use dhcpcd::ipv4ll::{LinkLocal, LinkLocalStep};
 use dhcpcd::ra::{self, RaError};
 use dhcpcd::Instant;
+use dhcproto::{v6, Decodable, Decoder};
 
 pub const ROUTER: Ipv6Addr = Ipv6Addr::new(0xfe80, 0, 0, 0, 0, 0, 0, 1);
 pub const MAC: [u8; 6] = [2, 0, 0, 0, 0, 1];
@@ -112,16 +115,15 @@ pub fn full_advertisement() -> Vec<u8> {
     b
 }
 
-/// `bytes` as a DHCPv6 message to our Information-request 7, as they come
-/// and with the type set to Reply and the xid to ours, so mutations reach
-/// the options. No panic, and what is taken is ours.
+/// `bytes` as a DHCPv6 message to our Information-request 7, and to a
+/// client in each state of [`dhcp6_stages`]: as they come, and with the
+/// type and transaction id of what that state awaits forced, so mutations
+/// reach the options. No panic; what is taken is ours; and a message that
+/// fails `dhcp6::check_message` (or comes while no exchange runs) changes
+/// nothing and gives at most a log line.
 pub fn check_dhcp6(bytes: &[u8]) {
     let duid = Duid::LinkLayer { mac: MAC };
-    let mut aimed = bytes.to_vec();
-    if aimed.len() >= 4 {
-        aimed[..4].copy_from_slice(&[7, 0, 0, 7]);
-    }
-    for b in [bytes, &aimed[..]] {
+    for b in [bytes, &aim(bytes, 7, 7)[..]] {
         if let Ok(c) = dhcp6::information_reply(b, 7, &duid) {
             assert!(b.len() >= 4 && b[0] == 7 && b[1..4] == [0, 0, 7]);
             assert!(!c.server_id.is_empty());
@@ -129,6 +131,206 @@ pub fn check_dhcp6(bytes: &[u8]) {
             assert!(c.dns_servers.len() * 16 <= b.len());
         }
     }
+    for s in dhcp6_stages() {
+        for b in [bytes, &aim(bytes, s.awaits, s.xid)[..]] {
+            check_dhcp6_stage(s, b);
+        }
+    }
+}
+
+/// `bytes` with message type `ty` and transaction id `xid`.
+pub fn aim(bytes: &[u8], ty: u8, xid: u32) -> Vec<u8> {
+    let mut aimed = bytes.to_vec();
+    if aimed.len() >= 4 {
+        aimed[0] = ty;
+        aimed[1..4].copy_from_slice(&xid.to_be_bytes()[1..]);
+    }
+    aimed
+}
+
+fn check_dhcp6_stage(s: &Dhcp6Stage, b: &[u8]) {
+    let duid = Duid::LinkLayer { mac: MAC };
+    let mut c = s.client.clone();
+    let before = format!("{c:?}");
+    let out = c.handle_message(s.now, b);
+    let awaited = v6::MessageType::from(s.awaits);
+    let passes = dhcp6::check_message(b, awaited, s.xid, &duid).is_ok();
+    if !passes || s.name == "bound" || s.name == "informed" {
+        assert!(
+            out.len() <= 1 && out.iter().all(|a| matches!(a, Dhcp6Action::Log { .. })),
+            "{}: {out:?}",
+            s.name
+        );
+        assert_eq!(format!("{c:?}"), before, "{}", s.name);
+        assert_eq!(c.addresses(), s.client.addresses());
+        assert_eq!(c.next_timeout(), s.client.next_timeout());
+    }
+    let held = c.addresses();
+    assert!(held.len() <= dhcp6::ia::MAX_ADDRESSES, "{held:?}");
+    for a in &out {
+        match a {
+            Dhcp6Action::AddAddress {
+                address,
+                valid,
+                preferred,
+            } => {
+                assert!(held.contains(address), "{}: {a:?}", s.name);
+                assert!(!address.is_multicast() && !address.is_loopback());
+                let ordered = match (preferred, valid) {
+                    (_, None) => true,
+                    (None, Some(_)) => false,
+                    (Some(p), Some(v)) => p <= v && !v.is_zero(),
+                };
+                assert!(ordered, "{}: {a:?}", s.name);
+            }
+            Dhcp6Action::Bound { address } => assert!(held.contains(address)),
+            // What we send is well formed, and one of a client's messages.
+            Dhcp6Action::Send(m) => {
+                assert!([1, 3, 5, 6, 8, 9, 11].contains(&m[0]), "{}: {m:?}", s.name);
+                let sent = v6::Message::decode(&mut Decoder::new(m)).expect("it decodes");
+                let ours = v6::DhcpOption::ClientId(duid.to_bytes());
+                assert_eq!(sent.opts().get(v6::OptionCode::ClientId), Some(&ours));
+            }
+            _ => {}
+        }
+    }
+}
+
+/// A DHCPv6 client in one of its states, and what it awaits there.
+pub struct Dhcp6Stage {
+    pub name: &'static str,
+    pub client: Dhcp6,
+    pub now: Instant,
+    pub xid: u32,
+    /// The message type this state takes (Bound and Informed take none:
+    /// 7 is what they would take if they did).
+    pub awaits: u8,
+}
+
+/// Our IA_NA's identifier in the stages and the seeds.
+pub const IAID: u32 = 1;
+
+/// Soliciting, soliciting with an Advertise collected, requesting, bound,
+/// renewing, rebinding, declining, informing and informed; made once.
+pub fn dhcp6_stages() -> &'static [Dhcp6Stage] {
+    static STAGES: OnceLock<Vec<Dhcp6Stage>> = OnceLock::new();
+    STAGES.get_or_init(|| {
+        let mut stages = Vec::new();
+        let mut push = |name, client: &Dhcp6, now, xid, awaits| {
+            stages.push(Dhcp6Stage {
+                name,
+                client: client.clone(),
+                now,
+                xid,
+                awaits,
+            })
+        };
+        let cfg = Dhcp6Config {
+            duid: Duid::LinkLayer { mac: MAC },
+            iaid: IAID,
+        };
+        let mut d = Dhcp6::new(cfg.clone(), 3);
+        d.start(Instant::ZERO, Mode::Managed);
+        let (now, xid) = first_send(&mut d);
+        push("soliciting", &d, now, xid, 2);
+        let mut collected = d.clone();
+        let mut adv = advertise(xid);
+        adv[ADVERTISE_PREFERENCE_AT] = 10;
+        assert!(first_xid(&collected.handle_message(now, &adv)).is_none());
+        push("soliciting-collected", &collected, now, xid, 2);
+        let xid = first_xid(&d.handle_message(now, &advertise(xid))).expect("a Request");
+        push("requesting", &d, now, xid, 7);
+        let out = d.handle_message(now, &ia_reply(xid));
+        assert!(out
+            .iter()
+            .any(|a| matches!(a, Dhcp6Action::AddAddress { .. })));
+        push("bound", &d, now, 0, 7);
+        let mut declining = d.clone();
+        let t = now + Duration::from_secs(1000);
+        let xid = first_xid(&d.handle_timeout(t)).expect("a Renew");
+        push("renewing", &d, t, xid, 7);
+        let t = now + Duration::from_secs(1700);
+        let xid = first_xid(&d.handle_timeout(t)).expect("a Rebind");
+        push("rebinding", &d, t, xid, 7);
+        let out = declining.dad_result(now, d.addresses()[0], true);
+        let xid = first_xid(&out).expect("a Decline");
+        push("declining", &declining, now, xid, 7);
+
+        let mut d = Dhcp6::new(cfg, 4);
+        d.start(Instant::ZERO, Mode::Stateless);
+        let (now, xid) = first_send(&mut d);
+        push("informing", &d, now, xid, 7);
+        d.handle_message(now, &aim(&information_reply(), 7, xid));
+        assert!(d.next_timeout() > Some(now + Duration::from_secs(600)));
+        push("informed", &d, now, 0, 7);
+        stages
+    })
+}
+
+/// The transaction id of the first message among `out`.
+fn first_xid(out: &[Dhcp6Action]) -> Option<u32> {
+    out.iter().find_map(|a| match a {
+        Dhcp6Action::Send(m) => Some(u32::from_be_bytes([0, m[1], m[2], m[3]])),
+        _ => None,
+    })
+}
+
+/// Runs `d`'s timers until it sends: when, and the transaction id.
+fn first_send(d: &mut Dhcp6) -> (Instant, u32) {
+    loop {
+        let t = d.next_timeout().expect("a timer");
+        if let Some(xid) = first_xid(&d.handle_timeout(t)) {
+            return (t, xid);
+        }
+    }
+}
+
+/// Appends DHCPv6 option `code` with `data`.
+fn option6(b: &mut Vec<u8>, code: u16, data: &[u8]) {
+    b.extend_from_slice(&code.to_be_bytes());
+    b.extend_from_slice(&(data.len() as u16).to_be_bytes());
+    b.extend_from_slice(data);
+}
+
+/// An IA_NA for [`IAID`] with T1, T2 and 2001:db8::5, preferred for 3000 s
+/// and valid for 4000 s.
+fn ia_na(t1: u32, t2: u32) -> Vec<u8> {
+    let mut ia = IAID.to_be_bytes().to_vec();
+    ia.extend_from_slice(&t1.to_be_bytes());
+    ia.extend_from_slice(&t2.to_be_bytes());
+    let mut addr = "2001:db8::5".parse::<Ipv6Addr>().unwrap().octets().to_vec();
+    addr.extend_from_slice(&3000u32.to_be_bytes());
+    addr.extend_from_slice(&4000u32.to_be_bytes());
+    option6(&mut ia, 5, &addr);
+    ia
+}
+
+/// Where [`advertise`]'s preference byte is.
+pub const ADVERTISE_PREFERENCE_AT: usize = 4 + 14 + 14 + 4;
+
+/// An Advertise to Solicit `xid` with preference 255 and an IA_NA, byte by
+/// byte as dnsmasq sends one.
+pub fn advertise(xid: u32) -> Vec<u8> {
+    let mut b = aim(&[0; 4], 2, xid);
+    option6(&mut b, 2, &[0, 3, 0, 1, 2, 0, 0, 0, 0, 0xaa]);
+    option6(&mut b, 1, &Duid::LinkLayer { mac: MAC }.to_bytes());
+    option6(&mut b, 7, &[255]);
+    option6(&mut b, 3, &ia_na(0, 0));
+    b
+}
+
+/// A Reply to Request `xid` with an IA_NA (T1 1000 s, T2 1600 s) and DNS.
+pub fn ia_reply(xid: u32) -> Vec<u8> {
+    let mut b = aim(&[0; 4], 7, xid);
+    option6(&mut b, 2, &[0, 3, 0, 1, 2, 0, 0, 0, 0, 0xaa]);
+    option6(&mut b, 1, &Duid::LinkLayer { mac: MAC }.to_bytes());
+    option6(&mut b, 3, &ia_na(1000, 1600));
+    option6(
+        &mut b,
+        23,
+        &"2001:db8::53".parse::<Ipv6Addr>().unwrap().octets(),
+    );
+    b
 }
 
 /// A Reply to Information-request 7 with DNS, search domains, NTP and a

@@ -1,6 +1,13 @@
-//! DHCPv6 (RFC 8415) pieces without I/O: the client's DUID as it is kept in
-//! the lease folder, and the retransmission of each message kind (RFC 8415
-//! 15, with the constants of 7.6). The message exchanges build on these.
+//! DHCPv6 (RFC 8415) without I/O: the client's DUID as it is kept in the
+//! lease folder, the retransmission of each message kind (RFC 8415 15, with
+//! the constants of 7.6), the checks every message to us passes, and the
+//! stateless exchange. [`ia`] has the stateful exchanges' messages and
+//! [`client`] the state machine that runs both.
+
+pub mod client;
+pub mod ia;
+
+pub use client::{Dhcp6, Dhcp6Action, Dhcp6Config, Mode};
 
 use std::fmt;
 use std::time::Duration;
@@ -281,8 +288,11 @@ const OPTION_INFORMATION_REFRESH_TIME: u16 = 32;
 pub enum ReplyError {
     #[error("malformed DHCPv6 message: {0}")]
     Malformed(String),
-    #[error("not a Reply ({0:?})")]
-    NotAReply(v6::MessageType),
+    #[error("a {got:?}, not the {want:?} awaited")]
+    WrongType {
+        got: v6::MessageType,
+        want: v6::MessageType,
+    },
     #[error("transaction id {got:06x}, not ours ({want:06x})")]
     OtherTransaction { got: u32, want: u32 },
     #[error("no server identifier")]
@@ -326,72 +336,164 @@ pub fn information_request(xid: u32, duid: &Duid, elapsed: u16) -> Vec<u8> {
     o.insert(v6::DhcpOption::ORO(v6::ORO {
         opts: ASKED.to_vec(),
     }));
+    encode(&m)
+}
+
+/// How deep options inside options may go: an IA_NA holds IA Addresses,
+/// which hold a Status Code; a level to spare.
+const MAX_DEPTH: u8 = 3;
+
+/// Walks the options in `bytes` (and those inside containers), checking
+/// what dhcproto 0.15 trusts: every option ends inside its parent (one cut
+/// short is an error, not a shorter message), and fixed-size ones have their
+/// size (its decoder subtracts 2 from a Status Code's length, past zero for
+/// a shorter one). Returns how many options this level holds.
+fn check_options(mut bytes: &[u8], depth: u8) -> Result<usize, String> {
+    let mut count = 0;
+    while !bytes.is_empty() {
+        let Some((head, rest)) = bytes.split_first_chunk::<4>() else {
+            return Err(format!("option header cut after {} bytes", bytes.len()));
+        };
+        let code = u16::from_be_bytes([head[0], head[1]]);
+        let len = usize::from(u16::from_be_bytes([head[2], head[3]]));
+        let Some(body) = rest.get(..len) else {
+            return Err(format!(
+                "option {code} runs {} bytes past the end",
+                len - rest.len()
+            ));
+        };
+        // Where the options inside IA_NA, IA_TA, IA Address, Vendor-specific
+        // Information, IA_PD and IA Prefix start.
+        let inner = match code {
+            3 | 25 => Some(12),
+            4 | 17 => Some(4),
+            5 => Some(24),
+            26 => Some(25),
+            _ => None,
+        };
+        let fits = match code {
+            7 | 19 => len == 1,
+            8 => len == 2,
+            // Relay Message: only relays and servers get one.
+            9 => false,
+            12 => len == 16,
+            13 => len >= 2,
+            14 | 20 => len == 0,
+            16 => len >= 4,
+            _ => inner.is_none_or(|at| len >= at),
+        };
+        if !fits {
+            return Err(format!("option {code} of length {len}"));
+        }
+        if let Some(at) = inner {
+            if depth >= MAX_DEPTH {
+                return Err(format!("option {code} nested too deep"));
+            }
+            check_options(&body[at..], depth + 1)?;
+        }
+        bytes = &rest[len..];
+        count += 1;
+    }
+    Ok(count)
+}
+
+/// Checks the framing, then decodes. dhcproto stops silently at the first
+/// option it cannot decode, so each one must have come out.
+fn decode(bytes: &[u8]) -> Result<v6::Message, ReplyError> {
+    let options = bytes
+        .get(4..)
+        .ok_or_else(|| ReplyError::Malformed(format!("{} bytes, no header", bytes.len())))?;
+    let count = check_options(options, 0).map_err(ReplyError::Malformed)?;
+    let m = v6::Message::decode(&mut Decoder::new(bytes))
+        .map_err(|e| ReplyError::Malformed(e.to_string()))?;
+    let decoded = m.opts().iter().count();
+    if decoded != count {
+        return Err(ReplyError::Malformed(format!(
+            "{} of {count} options do not decode",
+            count - decoded
+        )));
+    }
+    Ok(m)
+}
+
+pub(crate) fn encode(m: &v6::Message) -> Vec<u8> {
     let mut out = Vec::new();
     m.encode(&mut Encoder::new(&mut out))
         .expect("encoding into a Vec cannot fail");
     out
 }
 
-/// The options after the 4-byte header must end exactly where the message
-/// does: one cut short is an error, not a shorter message.
-fn check_framing(bytes: &[u8]) -> Result<(), ReplyError> {
-    let mut at = 4;
-    while at < bytes.len() {
-        let Some(header) = bytes.get(at..at + 4) else {
-            return Err(ReplyError::Malformed(format!(
-                "option header cut at byte {at}"
-            )));
-        };
-        let len = usize::from(u16::from_be_bytes([header[2], header[3]]));
-        at += 4 + len;
+/// The Server Identifier's bytes, if there is one.
+pub(crate) fn server_id(m: &v6::Message) -> Option<&[u8]> {
+    match m.opts().get(v6::OptionCode::ServerId) {
+        Some(v6::DhcpOption::ServerId(id)) if !id.is_empty() => Some(id),
+        _ => None,
     }
-    if at > bytes.len() {
-        return Err(ReplyError::Malformed(format!(
-            "an option runs {} bytes past the end",
-            at - bytes.len()
-        )));
+}
+
+/// A message to our transaction (RFC 8415 16): well framed, of type `want`,
+/// with our transaction id, a Server Identifier and our Client Identifier.
+/// Its status codes are left to the caller.
+pub fn check_message(
+    bytes: &[u8],
+    want: v6::MessageType,
+    xid: u32,
+    duid: &Duid,
+) -> Result<v6::Message, ReplyError> {
+    let m = decode(bytes)?;
+    if m.msg_type() != want {
+        return Err(ReplyError::WrongType {
+            got: m.msg_type(),
+            want,
+        });
     }
-    Ok(())
+    let want_xid = xid & 0x00ff_ffff;
+    if m.xid_num() != want_xid {
+        return Err(ReplyError::OtherTransaction {
+            got: m.xid_num(),
+            want: want_xid,
+        });
+    }
+    if server_id(&m).is_none() {
+        return Err(ReplyError::NoServerId);
+    }
+    // We sent a client identifier, so the answer must carry ours.
+    match m.opts().get(v6::OptionCode::ClientId) {
+        Some(v6::DhcpOption::ClientId(id)) if *id == duid.to_bytes() => Ok(m),
+        _ => Err(ReplyError::OtherClient),
+    }
+}
+
+/// The first Status Code among `opts` other than Success, as an error.
+pub(crate) fn status(opts: &v6::DhcpOptions) -> Result<(), ReplyError> {
+    match opts.get(v6::OptionCode::StatusCode) {
+        Some(v6::DhcpOption::StatusCode(sc)) if sc.status != v6::Status::Success => {
+            Err(ReplyError::Status {
+                status: sc.status,
+                message: sc.msg.escape_debug().to_string(),
+            })
+        }
+        _ => Ok(()),
+    }
 }
 
 fn refresh_time(secs: u32) -> Duration {
     Duration::from_secs(secs.into()).max(IRT_MINIMUM)
 }
 
-/// Reads the Reply to our Information-request `xid` (RFC 8415 16.10, 18.2.10).
-pub fn information_reply(bytes: &[u8], xid: u32, duid: &Duid) -> Result<OtherConfig, ReplyError> {
-    check_framing(bytes)?;
-    let m = v6::Message::decode(&mut Decoder::new(bytes))
-        .map_err(|e| ReplyError::Malformed(e.to_string()))?;
-    if m.msg_type() != v6::MessageType::Reply {
-        return Err(ReplyError::NotAReply(m.msg_type()));
-    }
-    let want = xid & 0x00ff_ffff;
-    if m.xid_num() != want {
-        return Err(ReplyError::OtherTransaction {
-            got: m.xid_num(),
-            want,
-        });
-    }
+/// The server, DNS, NTP and refresh time of a checked Reply: what a
+/// stateless exchange gives, and a stateful one besides its addresses.
+pub(crate) fn other_config(m: &v6::Message) -> OtherConfig {
     let mut out = OtherConfig {
-        server_id: Vec::new(),
+        server_id: server_id(m).unwrap_or_default().to_vec(),
         dns_servers: Vec::new(),
         search_domains: Vec::new(),
         ntp_servers: Vec::new(),
         refresh: IRT_DEFAULT,
     };
-    let mut client_id = None;
     let mut sntp = Vec::new();
     for opt in m.opts().iter() {
         match opt {
-            v6::DhcpOption::ServerId(id) => out.server_id = id.clone(),
-            v6::DhcpOption::ClientId(id) => client_id = Some(id.clone()),
-            v6::DhcpOption::StatusCode(sc) if sc.status != v6::Status::Success => {
-                return Err(ReplyError::Status {
-                    status: sc.status,
-                    message: sc.msg.clone(),
-                });
-            }
             v6::DhcpOption::DomainNameServers(a) => out.dns_servers.extend(a),
             v6::DhcpOption::DomainSearchList(names) => out.search_domains.extend(
                 names
@@ -425,16 +527,16 @@ pub fn information_reply(bytes: &[u8], xid: u32, duid: &Duid) -> Result<OtherCon
             _ => {}
         }
     }
-    if out.server_id.is_empty() {
-        return Err(ReplyError::NoServerId);
-    }
-    // We sent a client identifier, so the Reply must carry ours.
-    if client_id.as_deref() != Some(&duid.to_bytes()[..]) {
-        return Err(ReplyError::OtherClient);
-    }
     out.ntp_servers.extend(sntp);
     out.ntp_servers.dedup();
-    Ok(out)
+    out
+}
+
+/// Reads the Reply to our Information-request `xid` (RFC 8415 16.10, 18.2.10).
+pub fn information_reply(bytes: &[u8], xid: u32, duid: &Duid) -> Result<OtherConfig, ReplyError> {
+    let m = check_message(bytes, v6::MessageType::Reply, xid, duid)?;
+    status(m.opts())?;
+    Ok(other_config(&m))
 }
 
 #[cfg(test)]
@@ -730,7 +832,7 @@ mod tests {
         m.encode(&mut Encoder::new(&mut adv)).unwrap();
         assert!(matches!(
             information_reply(&adv, 7, &duid),
-            Err(ReplyError::NotAReply(_))
+            Err(ReplyError::WrongType { .. })
         ));
         // No server identifier.
         let mut m = v6::Message::new(v6::MessageType::Reply);

@@ -1,0 +1,677 @@
+//! One interface's IPv6, in a task of its own beside the DHCPv4 one: router
+//! solicitation and SLAAC ([`Slaac`]) and DHCPv6 ([`Dhcp6`]), the addresses
+//! and routes they ask for through rtnetlink, and the kernel's DAD verdicts
+//! fed back to them. Nothing here stops the daemon: a failure is logged and
+//! IPv6 goes without.
+
+use std::collections::HashMap;
+use std::net::{Ipv6Addr, SocketAddrV6};
+use std::path::Path;
+use std::sync::Arc;
+
+use anyhow::{Context, Result};
+use tokio::net::UdpSocket;
+use tokio::sync::mpsc;
+
+use super::iface::Ctrl;
+use super::log::{log, quote, Level};
+use super::net::Net;
+use super::net6::{self, show_route6, Addr6, Dad};
+use super::sys::{dhcp6_socket, Icmp6Socket};
+use super::{Event, Family, Shared, SourceKind};
+use crate::dhcp6::{self, Dhcp6, Dhcp6Action, Dhcp6Config, Duid, Mode};
+use crate::files::Source;
+use crate::nd::{NdAction, Route, Slaac, SlaacConfig};
+use crate::ra;
+use crate::slaac::{SlaacMode, SECRET_LEN};
+use crate::time::Instant;
+
+/// What dhcpcd.conf says about IPv6 on this interface.
+#[derive(Debug, Clone)]
+pub struct Ipv6Settings {
+    pub slaac: SlaacMode,
+    /// Solicit routers and follow their advertisements.
+    pub ipv6rs: bool,
+    /// `ia_na`: ask DHCPv6 for an address from the start.
+    pub ia_na_forced: bool,
+    pub iaid: u32,
+    /// Leave the addresses in place on exit.
+    pub persistent: bool,
+    /// `release`: release the DHCPv6 addresses on exit.
+    pub release: bool,
+}
+
+/// The interface as the task needs it.
+pub struct Ipv6Iface {
+    pub name: String,
+    pub index: u32,
+    pub mac: [u8; 6],
+    pub mtu: u32,
+    pub shared: Arc<Shared>,
+    pub settings: Ipv6Settings,
+    pub seed: u64,
+}
+
+/// Who asked for an address, so the kernel's DAD verdict goes back there.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Owner {
+    Slaac,
+    Dhcp6,
+}
+
+/// The prefix length of each owner's addresses: SLAAC's come from /64s;
+/// DHCPv6 gives single addresses.
+fn prefix_len(owner: Owner) -> u8 {
+    match owner {
+        Owner::Slaac => crate::slaac::PREFIX_LEN,
+        Owner::Dhcp6 => 128,
+    }
+}
+
+struct Task {
+    i: Ipv6Iface,
+    net: Net,
+    slaac: Slaac,
+    icmp: Option<Icmp6Socket>,
+    dhcp6: Option<(Dhcp6, UdpSocket)>,
+    duid: Option<Duid>,
+    /// Addresses we added, by owner, and whether DAD has passed.
+    addresses: HashMap<Ipv6Addr, (Owner, bool)>,
+    routes: Vec<Route>,
+    mtu: Option<u32>,
+    /// Waiting for the link-local address that RS and DHCPv6 send from.
+    waiting: bool,
+    running: bool,
+    configured: bool,
+}
+
+enum Wake {
+    Ctrl(Option<Ctrl>),
+    Addr(Option<Addr6>),
+    Ra(std::io::Result<(usize, Ipv6Addr, u8)>),
+    Dhcp6(std::io::Result<usize>),
+    Timer,
+}
+
+/// Runs IPv6 on the interface until it is stopped or its control channel
+/// closes.
+pub async fn run(i: Ipv6Iface, carrier: bool, mut ctrl: mpsc::UnboundedReceiver<Ctrl>) {
+    let name = i.name.clone();
+    if !net6::ipv6_enabled(&i.name) {
+        log(
+            Level::Info,
+            Some(&name),
+            "event=ipv6 action=skip reason=\"IPv6 is disabled on the interface\"",
+        );
+        return;
+    }
+    // Subscribe before anything is added, so that no verdict is missed.
+    let mut events = match Net::monitor_addresses6() {
+        Ok(e) => e,
+        Err(e) => return warn(&name, "ipv6", &format!("{e:#}")),
+    };
+    if let Err(e) = net6::disable_kernel_ra(&i.name) {
+        // The kernel then configures addresses of its own beside ours.
+        warn(
+            &name,
+            "ipv6",
+            &format!("cannot turn the kernel's accept_ra off: {e}"),
+        );
+    }
+    let mut t = Task::new(i);
+    if carrier {
+        t.begin().await;
+    }
+    let mut buf = vec![0u8; 2048];
+    let mut dbuf = vec![0u8; 65536];
+    loop {
+        let deadline = [
+            t.slaac.next_timeout().filter(|_| t.running),
+            t.dhcp6.as_ref().and_then(|(d, _)| d.next_timeout()),
+        ]
+        .into_iter()
+        .flatten()
+        .min();
+        let origin = t.i.shared.origin;
+        let wake = tokio::select! {
+            c = ctrl.recv() => Wake::Ctrl(c),
+            a = events.recv() => Wake::Addr(a),
+            r = async {
+                match &t.icmp {
+                    Some(s) => s.recv(&mut buf).await,
+                    None => std::future::pending().await,
+                }
+            } => Wake::Ra(r),
+            r = async {
+                match &t.dhcp6 {
+                    Some((_, u)) => u.recv(&mut dbuf).await,
+                    None => std::future::pending().await,
+                }
+            } => Wake::Dhcp6(r),
+            _ = async {
+                match deadline {
+                    Some(d) => tokio::time::sleep_until(origin + d.as_duration()).await,
+                    None => std::future::pending().await,
+                }
+            } => Wake::Timer,
+        };
+        let now = t.now();
+        match wake {
+            Wake::Ctrl(None) => return,
+            Wake::Ctrl(Some(Ctrl::Carrier(true))) => t.begin().await,
+            Wake::Ctrl(Some(Ctrl::Carrier(false))) => t.halt(false, true).await,
+            Wake::Ctrl(Some(Ctrl::Stop { release })) => {
+                let release = release || t.i.settings.release;
+                let remove = release || !t.i.settings.persistent;
+                return t.halt(release, remove).await;
+            }
+            Wake::Addr(None) => {
+                warn(&name, "ipv6", "the netlink address monitor ended");
+                return t.halt(false, true).await;
+            }
+            Wake::Addr(Some(a)) if a.index == t.i.index => t.address_event(now, a).await,
+            Wake::Addr(Some(_)) => {}
+            Wake::Ra(Ok((n, src, hop_limit))) => match ra::parse(src, hop_limit, &buf[..n]) {
+                Ok(adv) => {
+                    let actions = t.slaac.handle_ra(now, &adv);
+                    t.nd_actions(actions).await;
+                }
+                Err(e) => log(
+                    Level::Debug,
+                    Some(&name),
+                    format_args!(
+                        "event=ra from={src} action=drop reason={}",
+                        quote(&e.to_string())
+                    ),
+                ),
+            },
+            Wake::Ra(Err(e)) if e.raw_os_error() == Some(libc::ENETDOWN) => {}
+            Wake::Ra(Err(e)) => {
+                warn(&name, "ra", &e.to_string());
+                t.icmp = None;
+            }
+            Wake::Dhcp6(Ok(n)) => {
+                let actions = match &mut t.dhcp6 {
+                    Some((d, _)) => d.handle_message(now, &dbuf[..n]),
+                    None => Vec::new(),
+                };
+                t.dhcp6_actions(actions).await;
+            }
+            Wake::Dhcp6(Err(e)) if e.raw_os_error() == Some(libc::ENETDOWN) => {}
+            Wake::Dhcp6(Err(e)) => {
+                warn(&name, "dhcp6", &e.to_string());
+                t.dhcp6 = None;
+            }
+            Wake::Timer => {
+                if t.running {
+                    let actions = t.slaac.handle_timeout(now);
+                    t.nd_actions(actions).await;
+                }
+                let actions = match &mut t.dhcp6 {
+                    Some((d, _)) => d.handle_timeout(now),
+                    None => Vec::new(),
+                };
+                t.dhcp6_actions(actions).await;
+            }
+        }
+    }
+}
+
+fn warn(name: &str, event: &str, error: &str) {
+    log(
+        Level::Warn,
+        Some(name),
+        format_args!("event={event} error={}", quote(error)),
+    );
+}
+
+impl Task {
+    fn new(i: Ipv6Iface) -> Task {
+        let secret = load_secret(&i.shared.settings.lease_dir, &i.name, i.seed);
+        let slaac = Slaac::new(
+            SlaacConfig {
+                interface: i.name.clone(),
+                mac: i.mac,
+                mode: i.settings.slaac,
+                secret,
+                link_mtu: i.mtu,
+            },
+            i.seed,
+        );
+        Task {
+            net: i.shared.net.clone(),
+            slaac,
+            icmp: None,
+            dhcp6: None,
+            duid: None,
+            addresses: HashMap::new(),
+            routes: Vec::new(),
+            mtu: None,
+            waiting: false,
+            running: false,
+            configured: false,
+            i,
+        }
+    }
+
+    fn now(&self) -> Instant {
+        Instant::from_duration(self.i.shared.origin.elapsed())
+    }
+
+    fn name(&self) -> &str {
+        &self.i.name
+    }
+
+    /// Carrier is up: start once the link-local address is usable.
+    async fn begin(&mut self) {
+        if self.running || self.waiting {
+            return;
+        }
+        match self.net.addresses6(self.i.index).await {
+            Ok(list) => {
+                let ready = list
+                    .iter()
+                    .any(|a| ra::is_link_local(a.address) && a.dad == Dad::Done);
+                if ready {
+                    self.start().await;
+                } else {
+                    log(
+                        Level::Info,
+                        Some(self.name()),
+                        "event=ipv6 state=waiting reason=\"no usable link-local address yet\"",
+                    );
+                    self.waiting = true;
+                }
+            }
+            Err(e) => warn(self.name(), "ipv6", &format!("{e:#}")),
+        }
+    }
+
+    async fn start(&mut self) {
+        self.waiting = false;
+        self.running = true;
+        let now = self.now();
+        if self.i.settings.ipv6rs {
+            match Icmp6Socket::open(&self.i.name, self.i.index) {
+                Ok(s) => {
+                    self.icmp = Some(s);
+                    self.slaac.start(now);
+                    log(
+                        Level::Info,
+                        Some(self.name()),
+                        "event=ipv6 state=soliciting",
+                    );
+                }
+                Err(e) => warn(
+                    self.name(),
+                    "ra",
+                    &format!("opening an ICMPv6 socket (needs CAP_NET_RAW): {e}"),
+                ),
+            }
+        }
+        // Without router discovery, or with `ia_na`, DHCPv6 goes at once.
+        if !self.i.settings.ipv6rs || self.i.settings.ia_na_forced {
+            self.start_dhcp6(Mode::Managed).await;
+        }
+    }
+
+    /// Takes IPv6 down (carrier loss or exit): releases with `release`,
+    /// and removes what we installed when `remove`.
+    async fn halt(&mut self, release: bool, remove: bool) {
+        self.waiting = false;
+        if !self.running {
+            return;
+        }
+        self.running = false;
+        self.configured = false;
+        let now = self.now();
+        let d6 = match &mut self.dhcp6 {
+            Some((d, _)) => d.stop(now, release),
+            None => Vec::new(),
+        };
+        let nd = self.slaac.stop();
+        if remove {
+            self.dhcp6_actions(d6).await;
+            self.nd_actions(nd).await;
+        } else {
+            // Persistent: the release (if any) still goes out.
+            let sends = d6
+                .into_iter()
+                .filter(|a| matches!(a, Dhcp6Action::Send(_)))
+                .collect();
+            self.dhcp6_actions(sends).await;
+        }
+        self.icmp = None;
+        self.dhcp6 = None;
+        self.addresses.clear();
+        self.routes.clear();
+    }
+
+    async fn start_dhcp6(&mut self, mode: Mode) {
+        let now = self.now();
+        if self.dhcp6.is_none() {
+            let socket = match dhcp6_socket(&self.i.name) {
+                Ok(s) => s,
+                Err(e) => {
+                    return warn(
+                        self.name(),
+                        "dhcp6",
+                        &format!("opening UDP port 546 (needs CAP_NET_BIND_SERVICE): {e}"),
+                    )
+                }
+            };
+            let duid = self.duid();
+            let cfg = Dhcp6Config {
+                duid,
+                iaid: self.i.settings.iaid,
+            };
+            self.dhcp6 = Some((Dhcp6::new(cfg, self.i.seed.rotate_left(29)), socket));
+        }
+        let actions = match &mut self.dhcp6 {
+            Some((d, _)) => d.start(now, mode),
+            None => Vec::new(),
+        };
+        self.dhcp6_actions(actions).await;
+    }
+
+    /// The DUID in the lease folder, made (DUID-LL) and kept on first use.
+    fn duid(&mut self) -> Duid {
+        if let Some(d) = &self.duid {
+            return d.clone();
+        }
+        let path = self.i.shared.settings.lease_dir.join("duid");
+        let d = match std::fs::read_to_string(&path).map(|t| Duid::parse(&t)) {
+            Ok(Ok(d)) => d,
+            other => {
+                if let Ok(Err(e)) = other {
+                    warn(
+                        self.name(),
+                        "duid",
+                        &format!("{}: {e}; making a new one", path.display()),
+                    );
+                }
+                let d = Duid::LinkLayer { mac: self.i.mac };
+                let _ = std::fs::create_dir_all(&self.i.shared.settings.lease_dir);
+                if let Err(e) = crate::files::write_atomic(&path, &format!("{d}\n")) {
+                    warn(self.name(), "duid", &format!("{}: {e}", path.display()));
+                }
+                d
+            }
+        };
+        self.duid = Some(d.clone());
+        d
+    }
+
+    async fn address_event(&mut self, now: Instant, a: Addr6) {
+        if self.waiting && ra::is_link_local(a.address) && a.dad == Dad::Done {
+            return self.start().await;
+        }
+        let Some(&(owner, passed)) = self.addresses.get(&a.address) else {
+            return;
+        };
+        let duplicate = match a.dad {
+            Dad::Done if !passed => false,
+            Dad::Failed => true,
+            _ => return,
+        };
+        if duplicate {
+            self.addresses.remove(&a.address);
+        } else {
+            self.addresses.insert(a.address, (owner, true));
+            self.report_configured(a.address, owner);
+        }
+        match owner {
+            Owner::Slaac => {
+                let actions = self.slaac.dad_result(now, a.address, duplicate);
+                self.nd_actions(actions).await;
+            }
+            Owner::Dhcp6 => {
+                let actions = match &mut self.dhcp6 {
+                    Some((d, _)) => d.dad_result(now, a.address, duplicate),
+                    None => Vec::new(),
+                };
+                self.dhcp6_actions(actions).await;
+            }
+        }
+    }
+
+    fn report_configured(&mut self, address: Ipv6Addr, owner: Owner) {
+        let source = match owner {
+            Owner::Slaac => "slaac",
+            Owner::Dhcp6 => "dhcp6",
+        };
+        log(
+            Level::Info,
+            Some(self.name()),
+            format_args!(
+                "event=configured address={address}/{} source={source}",
+                prefix_len(owner)
+            ),
+        );
+        if !self.configured {
+            self.configured = true;
+            let _ = self
+                .i
+                .shared
+                .events
+                .send(Event::Bound(self.i.index, Family::V6));
+        }
+    }
+
+    async fn add_address(
+        &mut self,
+        owner: Owner,
+        address: Ipv6Addr,
+        valid: Option<std::time::Duration>,
+        preferred: Option<std::time::Duration>,
+    ) {
+        let r = self
+            .net
+            .add_address6(self.i.index, address, prefix_len(owner), valid, preferred)
+            .await;
+        match r {
+            Ok(()) => {
+                self.addresses.entry(address).or_insert((owner, false));
+            }
+            Err(e) => warn(self.name(), "ipv6", &format!("{e:#}")),
+        }
+    }
+
+    async fn remove_address(&mut self, owner: Owner, address: Ipv6Addr) {
+        self.addresses.remove(&address);
+        if let Err(e) = self
+            .net
+            .remove_address6(self.i.index, address, prefix_len(owner))
+            .await
+        {
+            warn(self.name(), "ipv6", &format!("{e:#}"));
+        }
+        log(
+            Level::Info,
+            Some(self.name()),
+            format_args!("event=deconfigured address={address}/{}", prefix_len(owner)),
+        );
+    }
+
+    async fn add_route(&mut self, r: Route) {
+        match self.net.add_route6(self.i.index, &r, self.mtu).await {
+            Ok(()) => log(
+                Level::Info,
+                Some(self.name()),
+                format_args!("event=route action=add route={}", quote(&show_route6(&r))),
+            ),
+            Err(e) => warn(self.name(), "route", &format!("{e:#}")),
+        }
+        self.routes.retain(|x| !same_route(x, &r));
+        self.routes.push(r);
+    }
+
+    async fn nd_actions(&mut self, actions: Vec<NdAction>) {
+        for a in actions {
+            match a {
+                NdAction::Solicit(bytes) => {
+                    if let Some(s) = &self.icmp {
+                        if let Err(e) = s.solicit(&bytes) {
+                            warn(&self.i.name, "solicit", &e.to_string());
+                        }
+                    }
+                }
+                NdAction::AddAddress {
+                    address,
+                    valid,
+                    preferred,
+                } => {
+                    self.add_address(Owner::Slaac, address, valid, preferred)
+                        .await
+                }
+                NdAction::RemoveAddress(address) => {
+                    self.remove_address(Owner::Slaac, address).await
+                }
+                NdAction::AddRoute(r) => self.add_route(r).await,
+                NdAction::RemoveRoute(r) => {
+                    self.routes.retain(|x| !same_route(x, &r));
+                    match self.net.remove_route6(self.i.index, &r).await {
+                        Ok(()) => log(
+                            Level::Info,
+                            Some(self.name()),
+                            format_args!(
+                                "event=route action=remove route={}",
+                                quote(&show_route6(&r))
+                            ),
+                        ),
+                        Err(e) => warn(self.name(), "route", &format!("{e:#}")),
+                    }
+                }
+                NdAction::SetMtu(mtu) => {
+                    // dhcpcd puts the advertised MTU on its routes.
+                    self.mtu = Some(mtu);
+                    log(
+                        Level::Info,
+                        Some(self.name()),
+                        format_args!("event=mtu mtu={mtu} source=ra"),
+                    );
+                    for r in &self.routes {
+                        if let Err(e) = self.net.add_route6(self.i.index, r, self.mtu).await {
+                            warn(&self.i.name, "route", &format!("{e:#}"));
+                        }
+                    }
+                }
+                NdAction::Dns { servers, domains } => {
+                    let source = Source::ipv6(&self.i.name, "ra", &servers, &domains, &[]);
+                    self.i
+                        .shared
+                        .publish(self.i.index, SourceKind::Ra, Some(source));
+                }
+                NdAction::StartDhcp6 { managed } => {
+                    let mode = if managed {
+                        Mode::Managed
+                    } else {
+                        Mode::Stateless
+                    };
+                    self.start_dhcp6(mode).await;
+                }
+                NdAction::Log { level, message } => log(level.into(), Some(self.name()), message),
+            }
+        }
+    }
+
+    async fn dhcp6_actions(&mut self, actions: Vec<Dhcp6Action>) {
+        for a in actions {
+            match a {
+                Dhcp6Action::Send(bytes) => {
+                    if let Some((_, u)) = &self.dhcp6 {
+                        let to = SocketAddrV6::new(
+                            dhcp6::ALL_SERVERS,
+                            dhcp6::SERVER_PORT,
+                            0,
+                            self.i.index,
+                        );
+                        if let Err(e) = u.send_to(&bytes, to).await {
+                            warn(&self.i.name, "dhcp6", &e.to_string());
+                        }
+                    }
+                }
+                Dhcp6Action::AddAddress {
+                    address,
+                    valid,
+                    preferred,
+                } => {
+                    self.add_address(Owner::Dhcp6, address, valid, preferred)
+                        .await
+                }
+                Dhcp6Action::RemoveAddress(address) => {
+                    self.remove_address(Owner::Dhcp6, address).await
+                }
+                Dhcp6Action::Config {
+                    dns_servers,
+                    search_domains,
+                    ntp_servers,
+                } => {
+                    let ntp: Vec<Ipv6Addr> =
+                        ntp_servers.iter().filter_map(|s| s.parse().ok()).collect();
+                    let source =
+                        Source::ipv6(&self.i.name, "dhcp6", &dns_servers, &search_domains, &ntp);
+                    self.i
+                        .shared
+                        .publish(self.i.index, SourceKind::Dhcp6, Some(source));
+                }
+                Dhcp6Action::Bound { .. } => {}
+                Dhcp6Action::Log { level, message } => {
+                    log(level.into(), Some(self.name()), message)
+                }
+            }
+        }
+    }
+}
+
+fn same_route(a: &Route, b: &Route) -> bool {
+    a.destination == b.destination && a.prefix_len == b.prefix_len && a.via == b.via
+}
+
+/// RFC 7217's secret, kept in the lease folder as dhcpcd keeps its own
+/// (`secret`, colon-separated hex), and made from /dev/urandom the first
+/// time. Without a readable or writable folder the secret lasts for this
+/// run only, and says so.
+fn load_secret(dir: &Path, name: &str, seed: u64) -> Vec<u8> {
+    let path = dir.join("secret");
+    if let Ok(text) = std::fs::read_to_string(&path) {
+        let bytes: Option<Vec<u8>> = text
+            .trim()
+            .split(':')
+            .map(|h| u8::from_str_radix(h, 16).ok())
+            .collect();
+        match bytes {
+            Some(b) if b.len() >= 16 => return b,
+            _ => warn(
+                name,
+                "secret",
+                &format!("{} is not hex bytes; making a new one", path.display()),
+            ),
+        }
+    }
+    let secret = random_bytes(SECRET_LEN).unwrap_or_else(|e| {
+        warn(
+            name,
+            "secret",
+            &format!("/dev/urandom: {e}; using a weaker secret"),
+        );
+        (0..SECRET_LEN as u64)
+            .map(|i| (seed.rotate_left((i % 64) as u32) >> (i % 8)) as u8)
+            .collect()
+    });
+    let text: Vec<String> = secret.iter().map(|b| format!("{b:02x}")).collect();
+    let written = std::fs::create_dir_all(dir)
+        .and_then(|()| crate::files::write_atomic(&path, &format!("{}\n", text.join(":"))))
+        .context("writing the SLAAC secret");
+    if let Err(e) = written {
+        warn(name, "secret", &format!("{}: {e:#}", path.display()));
+    }
+    secret
+}
+
+fn random_bytes(n: usize) -> Result<Vec<u8>> {
+    use std::io::Read;
+    let mut b = vec![0u8; n];
+    std::fs::File::open("/dev/urandom")?.read_exact(&mut b)?;
+    Ok(b)
+}
