@@ -155,6 +155,16 @@ pub fn parse_ntp_servers(text: &str) -> Vec<Ipv4Addr> {
 /// Writes `contents` to `path` through a temporary file in the same folder
 /// and a rename, so a reader sees the old file or the new one, never half.
 pub fn write_atomic(path: &Path, contents: &str) -> io::Result<()> {
+    write_atomic_mode(path, contents, 0o644)
+}
+
+/// [`write_atomic`] for a secret: readable by its owner only, from the start.
+pub fn write_private(path: &Path, contents: &str) -> io::Result<()> {
+    write_atomic_mode(path, contents, 0o600)
+}
+
+fn write_atomic_mode(path: &Path, contents: &str, mode: u32) -> io::Result<()> {
+    use std::os::unix::fs::OpenOptionsExt;
     let dir = match path.parent() {
         Some(d) if !d.as_os_str().is_empty() => d,
         _ => Path::new("."),
@@ -168,7 +178,12 @@ pub fn write_atomic(path: &Path, contents: &str) -> io::Result<()> {
         std::process::id()
     ));
     let result = (|| {
-        let mut f = fs::File::create(&tmp)?;
+        let mut f = fs::OpenOptions::new()
+            .write(true)
+            .create(true)
+            .truncate(true)
+            .mode(mode)
+            .open(&tmp)?;
         f.write_all(contents.as_bytes())?;
         f.sync_all()?;
         fs::rename(&tmp, path)
@@ -329,6 +344,12 @@ mod tests {
         assert_eq!(fs::read_dir(&dir).unwrap().count(), 1);
         write_or_remove(&p, None).unwrap();
         assert!(!p.exists());
+        use std::os::unix::fs::PermissionsExt;
+        let secret = dir.join("secret");
+        write_private(&secret, "s\n").unwrap();
+        let mode = fs::metadata(&secret).unwrap().permissions().mode();
+        assert_eq!(mode & 0o077, 0, "{mode:o}");
+        fs::remove_file(&secret).unwrap();
         write_or_remove(&p, None).unwrap();
         assert!(write_atomic(&dir.join("missing/x"), "y").is_err());
         fs::remove_dir_all(&dir).unwrap();

@@ -130,6 +130,16 @@ fn slaac_from_dnsmasq_is_stable_and_removed_on_exit() {
     assert!(resolv.contains("nameserver 2001:db8:60::53\n"), "{resolv}");
     let secret = fs::read_to_string(lab.path("leases/secret")).unwrap();
     assert_eq!(secret.trim().split(':').count(), 32, "{secret}");
+    use std::os::unix::fs::PermissionsExt;
+    let mode = fs::metadata(lab.path("leases/secret"))
+        .unwrap()
+        .permissions()
+        .mode();
+    assert_eq!(
+        mode & 0o077,
+        0,
+        "the secret is readable by others: {mode:o}"
+    );
 
     dhcpcd.signal(Signal::SIGTERM);
     assert!(dhcpcd.wait_exit(T).success());

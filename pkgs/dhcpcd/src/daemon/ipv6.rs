@@ -661,7 +661,7 @@ fn load_secret(dir: &Path, name: &str, seed: u64) -> Vec<u8> {
     });
     let text: Vec<String> = secret.iter().map(|b| format!("{b:02x}")).collect();
     let written = std::fs::create_dir_all(dir)
-        .and_then(|()| crate::files::write_atomic(&path, &format!("{}\n", text.join(":"))))
+        .and_then(|()| crate::files::write_private(&path, &format!("{}\n", text.join(":"))))
         .context("writing the SLAAC secret");
     if let Err(e) = written {
         warn(name, "secret", &format!("{}: {e:#}", path.display()));

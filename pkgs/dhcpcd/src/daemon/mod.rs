@@ -933,6 +933,36 @@ mod tests {
     }
 
     #[test]
+    fn waitip_asks_for_each_family_it_names() {
+        let h = |bound4, bound6| Handle {
+            name: "eth0".into(),
+            ctrl: mpsc::unbounded_channel().0,
+            carrier: true,
+            bound4,
+            bound6,
+        };
+        use WaitIp::{Any, V4, V6};
+        for (waitip, want) in [
+            (&[][..], [false, true, true, true]),
+            (&[Any][..], [false, true, true, true]),
+            (&[V4][..], [false, true, false, true]),
+            (&[V6][..], [false, false, true, true]),
+            (&[V4, V6][..], [false, false, false, true]),
+        ] {
+            let got = [
+                h(false, false),
+                h(true, false),
+                h(false, true),
+                h(true, true),
+            ]
+            .map(|h| h.waited(waitip));
+            assert_eq!(got, want, "{waitip:?}");
+        }
+        assert_eq!(show_waitip(&[V4, V6]), "4,6");
+        assert_eq!(show_waitip(&[]), "-");
+    }
+
+    #[test]
     fn outcomes_and_exit_codes() {
         assert_eq!(Outcome::Bound.exit_code(), 0);
         assert_eq!(Outcome::Stopped.exit_code(), 0);

@@ -235,3 +235,49 @@ pub fn ipv6_enabled(interface: &str) -> bool {
     let path = format!("/proc/sys/net/ipv6/conf/{interface}/disable_ipv6");
     std::fs::read_to_string(path).is_ok_and(|v| v.trim() == "0")
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn message(flags: AddressFlags) -> AddressMessage {
+        let mut m = AddressMessage::default();
+        m.header.family = AddressFamily::Inet6;
+        m.header.index = 7;
+        m.attributes.push(AddressAttribute::Address(IpAddr::V6(
+            "2001:db8::5".parse().unwrap(),
+        )));
+        m.attributes.push(AddressAttribute::Flags(flags));
+        m
+    }
+
+    #[test]
+    fn dad_verdicts_from_address_events() {
+        let dad = |flags, removed| Addr6::from_message(&message(flags), removed).unwrap().dad;
+        assert_eq!(dad(AddressFlags::Tentative, false), Dad::Tentative);
+        assert_eq!(dad(AddressFlags::Noprefixroute, false), Dad::Done);
+        assert_eq!(
+            dad(AddressFlags::Dadfailed | AddressFlags::Tentative, false),
+            Dad::Failed
+        );
+        // An address with lifetimes whose DAD failed is deleted, not kept.
+        let failed = AddressFlags::Dadfailed | AddressFlags::Tentative;
+        assert_eq!(dad(failed, true), Dad::Failed);
+        assert_eq!(dad(AddressFlags::Noprefixroute, true), Dad::Removed);
+        let a = Addr6::from_message(&message(AddressFlags::empty()), false).unwrap();
+        assert_eq!((a.index, a.address.to_string()), (7, "2001:db8::5".into()));
+        let mut v4 = message(AddressFlags::empty());
+        v4.header.family = AddressFamily::Inet;
+        assert_eq!(Addr6::from_message(&v4, false), None);
+    }
+
+    #[test]
+    fn lifetimes_for_the_kernel() {
+        assert_eq!(kernel_lifetime(None), u32::MAX);
+        assert_eq!(kernel_lifetime(Some(Duration::from_secs(3600))), 3600);
+        assert_eq!(
+            kernel_lifetime(Some(Duration::from_secs(u64::MAX))),
+            u32::MAX - 1
+        );
+    }
+}
