@@ -19,6 +19,20 @@
 //! - `pss_bound` (KiB): the same sample's Pss, summed the same way. RSS
 //!   counts the pages dhcpcd's processes share once per process; PSS
 //!   splits them, so the sum counts each page once.
+//! - `slaac_time` (ms): from starting the daemon (IPv6 only, `noarp
+//!   nodelay slaac hwaddr`, dhcpcd with `-6`) to a usable (no longer
+//!   tentative) global address in dnsmasq's prefix, from its router
+//!   advertisement (`ra-only`); median of `BENCH_RUNS`, interleaved, after
+//!   one warm-up each, against Debian's dhcpcd only. Each run starts cold:
+//!   the interface down with no IPv6 address (so the kernel's link-local
+//!   DAD happens in every run), the kernel's own RA handling off
+//!   (`accept_ra 0`, as both clients set it) so the address is the
+//!   client's, the kernel's link-local address on again (`addr_gen_mode
+//!   0`: dhcpcd turns it off and leaves it off), and the router's
+//!   link-local address already usable. The
+//!   address is polled with `ip -j` every 5 ms.
+//! - `dhcpv6_time` (ms): the same, to a usable IA_NA address from
+//!   dnsmasq's DHCPv6 range (its RA has M set; both start DHCPv6 on it).
 //!
 //! Ours is the image's static binary when `BENCH_OURS` names it (`cargo
 //! xtask bench` does), else cargo's build of it.
@@ -47,6 +61,67 @@ use nix::unistd::Pid;
 const IFACE: &str = "eth0";
 const SUBNET: &str = "10.123.0.";
 const T: Duration = Duration::from_secs(60);
+/// The IPv6 prefix (a /64) of the `slaac_time` and `dhcpv6_time` labs.
+const PREFIX6: &str = "2001:db8:70::";
+
+/// How a client runs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Run {
+    /// Exits once bound (`-1`): `lease_time`.
+    OneShot,
+    /// Stays running once bound: `rss_bound`, `pss_bound`.
+    Daemon,
+    /// Stays running, IPv6 only: `slaac_time`, `dhcpv6_time`.
+    Ipv6,
+}
+
+/// The IPv6 rows: what dnsmasq serves and when a client is done.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum V6 {
+    Slaac,
+    Dhcp6,
+}
+
+impl V6 {
+    fn metric(self) -> &'static str {
+        match self {
+            V6::Slaac => "slaac_time",
+            V6::Dhcp6 => "dhcpv6_time",
+        }
+    }
+
+    fn dnsmasq_range(self) -> &'static str {
+        match self {
+            V6::Slaac => "--dhcp-range=::,constructor:srv0,ra-only,64,1h",
+            V6::Dhcp6 => "--dhcp-range=2001:db8:70::100,2001:db8:70::1ff,64,1h",
+        }
+    }
+
+    /// The client's config. dhcpcd starts DHCPv6 itself when the RA has M.
+    fn config(self, who: Who) -> &'static str {
+        match (who, self) {
+            (Who::Ours, V6::Dhcp6) => "ipv6only\nnoarp\nnodelay\n",
+            _ => "ipv6only\nnoarp\nnodelay\nslaac hwaddr\n",
+        }
+    }
+
+    /// Whether `addr` is the address this row waits for: in the prefix,
+    /// and for DHCPv6 in dnsmasq's range (by address, whatever the prefix
+    /// length the client gives it).
+    fn wanted(self, addr: &str) -> bool {
+        let (Ok(a), Ok(p)) = (
+            addr.parse::<std::net::Ipv6Addr>(),
+            PREFIX6.parse::<std::net::Ipv6Addr>(),
+        ) else {
+            return false;
+        };
+        let (a, p) = (a.segments(), p.segments());
+        match self {
+            V6::Slaac => a[..4] == p[..4],
+            V6::Dhcp6 => a[..7] == p[..7] && (0x100..=0x1ff).contains(&a[7]),
+        }
+    }
+}
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Who {
@@ -242,6 +317,135 @@ struct Bench {
 }
 
 impl Bench {
+    /// A lab: the client's interface in one namespace, `srv0` with
+    /// 10.123.0.1/24 (and `v6`, without DAD so it serves at once) in the
+    /// other, and dnsmasq on it with `args`.
+    fn new(progs: Programs, reaper: Reaper, runs: usize, v6: Option<&str>, args: &[&str]) -> Bench {
+        let lab = Lab::new();
+        lab.link(IFACE, "srv0", "10.123.0.1/24");
+        if let Some(a) = v6 {
+            let ns = lab.server.name.as_str();
+            common::ip(&["-n", ns, "addr", "add", a, "dev", "srv0", "nodad"]);
+            // The router's link-local address needs carrier, so the
+            // client's end up, once: it stays usable while that end is
+            // down between runs.
+            common::ip(&["-n", &lab.client.name, "link", "set", IFACE, "up"]);
+            common::wait_for("the router's link-local address", T, || {
+                router_ready(&lab).then_some(())
+            });
+        }
+        let dnsmasq = Dnsmasq::start(&lab, &["srv0"], args);
+        Bench {
+            dnsmasq,
+            reaper,
+            lab,
+            progs,
+            runs,
+        }
+    }
+
+    /// Ends this lab (dnsmasq, anything left, then the namespaces),
+    /// keeping what the next one needs.
+    fn end(self) -> (Programs, Reaper) {
+        let Bench {
+            dnsmasq,
+            reaper,
+            lab,
+            progs,
+            ..
+        } = self;
+        drop(dnsmasq);
+        reaper.reap(&[]);
+        drop(lab);
+        (progs, reaper)
+    }
+
+    /// The IPv6 starting point: the client's interface down with no IPv6
+    /// address or route (so every run does the link-local DAD), the
+    /// kernel's own RA handling off, its link-local address generation on,
+    /// and the router's link-local address usable.
+    fn reset6(&self) {
+        let ns = self.lab.client.name.as_str();
+        common::ip(&["-n", ns, "link", "set", IFACE, "down"]);
+        ip_try(&["-n", ns, "-6", "addr", "flush", "dev", IFACE]);
+        ip_try(&["-n", ns, "-6", "route", "flush", "dev", IFACE]);
+        // dhcpcd turns the kernel's link-local address off (addr_gen_mode
+        // 1) to add its own, and leaves it so: back to the kernel default.
+        let mut sysctl = self.lab.client.command("sysctl");
+        sysctl.args([
+            "-qw",
+            &format!("net.ipv6.conf.{IFACE}.accept_ra=0"),
+            &format!("net.ipv6.conf.{IFACE}.addr_gen_mode=0"),
+        ]);
+        assert!(sysctl.status().unwrap().success(), "sysctl {IFACE}");
+        assert!(self.lab.addresses6(IFACE).is_empty());
+        assert!(router_ready(&self.lab), "the router's link-local address");
+    }
+
+    /// One start-to-usable-address run of `row`, in milliseconds; the
+    /// client keeps running until then and is killed after.
+    fn v6_time(&self, who: Who, row: V6, tag: &str) -> f64 {
+        self.reset6();
+        let dir = self.run_dir(who, &format!("{}-{tag}", row.metric()));
+        fs::write(dir.join("dhcpcd.conf"), row.config(who)).unwrap();
+        let started = Instant::now();
+        let mut p = self.spawn(who, &dir, Run::Ipv6);
+        loop {
+            let done = self.lab.addresses6(IFACE).iter().any(|(a, _, flags)| {
+                row.wanted(a) && !flags.iter().any(|f| f == "tentative" || f == "dadfailed")
+            });
+            if done {
+                break;
+            }
+            if let Some(st) = p.child.try_wait().unwrap() {
+                panic!(
+                    "{} exited ({st}) before {}; log:\n{}",
+                    who.name(),
+                    row.metric(),
+                    p.output()
+                );
+            }
+            assert!(
+                started.elapsed() < T,
+                "{} had no usable address for {} within {T:?}:\n{}log:\n{}",
+                who.name(),
+                row.metric(),
+                common::ip(&[
+                    "-n",
+                    &self.lab.client.name,
+                    "-6",
+                    "addr",
+                    "show",
+                    "dev",
+                    IFACE
+                ]),
+                p.output()
+            );
+            std::thread::sleep(Duration::from_millis(5));
+        }
+        let elapsed = started.elapsed();
+        drop(p);
+        self.reaper.reap(&[self.dnsmasq.proc.pid()]);
+        elapsed.as_secs_f64() * 1000.0
+    }
+
+    /// `row` for ours and dhcpcd: one warm-up each, then `runs` each,
+    /// interleaved.
+    fn v6_times(&self, row: V6) -> HashMap<&'static str, Vec<f64>> {
+        let who = [Who::Ours, Who::Dhcpcd];
+        for w in who {
+            self.v6_time(w, row, "warmup");
+        }
+        let mut times: HashMap<&str, Vec<f64>> = HashMap::new();
+        for i in 0..self.runs {
+            for w in who {
+                let ms = self.v6_time(w, row, &i.to_string());
+                times.entry(w.name()).or_default().push(ms);
+            }
+        }
+        times
+    }
+
     /// A clean interface: up, carrier, no address, no routes.
     fn reset(&self) {
         let ns = self.lab.client.name.as_str();
@@ -312,9 +516,15 @@ impl Bench {
     }
 
     /// The shell command run inside `unshare -m -u` for `who`.
-    fn command(&self, who: Who, dir: &Path, oneshot: bool) -> String {
+    fn command(&self, who: Who, dir: &Path, run: Run) -> String {
         let d = dir.display();
+        let oneshot = run == Run::OneShot;
         match who {
+            Who::Ours if run == Run::Ipv6 => format!(
+                "exec {} --nobackground -f {d}/dhcpcd.conf --lease-dir {d}/leases \
+                 --resolv-conf {d}/resolv.conf --ntp-file {d}/ntp-servers {IFACE}",
+                self.progs.ours.display(),
+            ),
             Who::Ours => format!(
                 "exec {} {} -t 30 -f {d}/dhcpcd.conf --lease-dir {d}/leases \
                  --resolv-conf {d}/resolv.conf --ntp-file {d}/ntp-servers {IFACE}",
@@ -328,9 +538,10 @@ impl Bench {
                 "if [ -d /var/lib/dhcpcd ]; then mount --bind {d}/db /var/lib/dhcpcd; \
                  else mount --bind {d}/varlib /var/lib && mkdir -p /var/lib/dhcpcd; fi && \
                  mount --bind {d}/run /run && mkdir -p /run/dhcpcd && \
-                 exec {} -f {d}/dhcpcd.conf -c {d}/hook {} -B -4 -A -t 30 {IFACE}",
+                 exec {} -f {d}/dhcpcd.conf -c {d}/hook {} -B {} -t 30 {IFACE}",
                 self.progs.dhcpcd.display(),
                 if oneshot { "-1" } else { "" },
+                if run == Run::Ipv6 { "-6" } else { "-4 -A" },
             ),
             Who::Udhcpc => {
                 assert!(oneshot, "udhcpc is only timed");
@@ -342,9 +553,9 @@ impl Bench {
         }
     }
 
-    fn spawn(&self, who: Who, dir: &Path, oneshot: bool) -> Proc {
+    fn spawn(&self, who: Who, dir: &Path, run: Run) -> Proc {
         let mut c = self.lab.client.command("unshare");
-        c.args(["-m", "-u", "sh", "-c", &self.command(who, dir, oneshot)]);
+        c.args(["-m", "-u", "sh", "-c", &self.command(who, dir, run)]);
         Proc::spawn("client", c, dir.join("client.log"))
     }
 
@@ -353,7 +564,7 @@ impl Bench {
         self.reset();
         let dir = self.run_dir(who, tag);
         let started = Instant::now();
-        let mut p = self.spawn(who, &dir, true);
+        let mut p = self.spawn(who, &dir, Run::OneShot);
         // The harness polls every 50 ms, too coarse to time with: look
         // every millisecond here.
         let st = loop {
@@ -392,7 +603,7 @@ impl Bench {
     fn mem_bound(&self, who: Who) -> TreeMem {
         self.reset();
         let dir = self.run_dir(who, "rss");
-        let mut p = self.spawn(who, &dir, false);
+        let mut p = self.spawn(who, &dir, Run::Daemon);
         match who {
             Who::Ours => {
                 p.wait_log("event=configured", T);
@@ -429,6 +640,23 @@ impl Bench {
     }
 }
 
+/// Whether the router (`srv0`) has a usable (not tentative) link-local
+/// address, so that both clients face the same ready router.
+fn router_ready(lab: &Lab) -> bool {
+    let v = common::ip_json(
+        &lab.server,
+        &["-6", "addr", "show", "dev", "srv0", "scope", "link"],
+    );
+    let infos: Vec<&serde_json::Value> = v
+        .as_array()
+        .into_iter()
+        .flatten()
+        .flat_map(|l| l["addr_info"].as_array().into_iter().flatten())
+        .filter(|a| a["local"].is_string())
+        .collect();
+    !infos.is_empty() && infos.iter().all(|a| a["tentative"].as_bool() != Some(true))
+}
+
 fn script(path: &Path, text: &str) {
     fs::write(path, text).unwrap();
     fs::set_permissions(path, fs::Permissions::from_mode(0o755)).unwrap();
@@ -449,20 +677,13 @@ fn main() {
     let progs = programs();
     // Declared first, dropped last: kills whatever is left.
     let reaper = Reaper::new();
-    let lab = Lab::new();
-    lab.link(IFACE, "srv0", "10.123.0.1/24");
-    let dnsmasq = Dnsmasq::start(
-        &lab,
-        &["srv0"],
+    let bench = Bench::new(
+        progs,
+        reaper,
+        runs,
+        None,
         &["--dhcp-range=10.123.0.10,10.123.0.250,255.255.255.0,1h"],
     );
-    let bench = Bench {
-        dnsmasq,
-        reaper,
-        lab,
-        progs,
-        runs,
-    };
 
     let all = [Who::Ours, Who::Dhcpcd, Who::Udhcpc];
     for who in all {
@@ -478,8 +699,24 @@ fn main() {
     let ours_mem = bench.mem_bound(Who::Ours);
     let dhcpcd_mem = bench.mem_bound(Who::Dhcpcd);
 
+    // The IPv6 rows, each in a lab of its own.
+    let (mut progs, mut reaper) = bench.end();
+    let mut times6 = Vec::new();
+    for row in [V6::Slaac, V6::Dhcp6] {
+        let bench6 = Bench::new(
+            progs,
+            reaper,
+            runs,
+            Some(&format!("{PREFIX6}1/64")),
+            &["--enable-ra", row.dnsmasq_range()],
+        );
+        times6.push((row, bench6.v6_times(row)));
+        (progs, reaper) = bench6.end();
+    }
+    drop(reaper);
+
     let med = |w: Who| median(&times[w.name()]);
-    let rows = vec![
+    let mut rows = vec![
         Row::new(
             "lease_time",
             "ms",
@@ -509,17 +746,29 @@ fn main() {
             "dhcpcd",
         ),
     ];
+    for (row, t) in &times6 {
+        rows.push(Row::new(
+            row.metric(),
+            "ms",
+            median(&t[Who::Ours.name()]),
+            median(&t[Who::Dhcpcd.name()]),
+            "dhcpcd",
+        ));
+    }
 
-    println!(
-        "dhcpcd rival benchmark: {} runs each, median; dnsmasq in a network namespace",
-        bench.runs
-    );
+    println!("dhcpcd rival benchmark: {runs} runs each, median; dnsmasq in a network namespace");
     for who in all {
         let v: Vec<String> = times[who.name()]
             .iter()
             .map(|t| format!("{t:.1}"))
             .collect();
         println!("  lease_time {:<7} ms: {}", who.name(), v.join(" "));
+    }
+    for (row, t) in &times6 {
+        for who in [Who::Ours, Who::Dhcpcd] {
+            let v: Vec<String> = t[who.name()].iter().map(|t| format!("{t:.1}")).collect();
+            println!("  {} {:<7} ms: {}", row.metric(), who.name(), v.join(" "));
+        }
     }
     println!(
         "  rss_bound ours: {} KiB in {} process; dhcpcd: {} KiB in {} processes ({} KiB the main one)",

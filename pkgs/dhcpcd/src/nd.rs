@@ -100,6 +100,9 @@ pub struct SlaacConfig {
     pub secret: Vec<u8>,
     /// The link's largest MTU; advertised ones above it are ignored.
     pub link_mtu: u32,
+    /// The random delay before the first solicitation; off with dhcpcd's
+    /// `nodelay`, as dhcpcd does.
+    pub initial_delay: bool,
 }
 
 /// Router discovery and SLAAC for one interface.
@@ -137,14 +140,16 @@ impl Slaac {
         }
     }
 
-    /// Starts soliciting, after a random delay of up to a second.
+    /// Starts soliciting, after a random delay of up to a second (unless
+    /// `initial_delay` is off).
     pub fn start(&mut self, now: Instant) {
         self.solicitations = 0;
         self.interval = RTR_SOLICITATION_INTERVAL;
-        let wait = Duration::from_millis(
-            self.rng
-                .below(MAX_RTR_SOLICITATION_DELAY.as_millis() as u64),
-        );
+        let most = match self.cfg.initial_delay {
+            true => MAX_RTR_SOLICITATION_DELAY.as_millis() as u64,
+            false => 0,
+        };
+        let wait = Duration::from_millis(self.rng.below(most));
         self.next_solicitation = Some(now + wait);
     }
 
@@ -574,9 +579,20 @@ mod tests {
                 mode,
                 secret: vec![7; slaac::SECRET_LEN],
                 link_mtu: 1500,
+                initial_delay: true,
             },
             1,
         )
+    }
+
+    #[test]
+    fn nodelay_solicits_at_once() {
+        let mut s = slaac(SlaacMode::Hwaddr);
+        s.cfg.initial_delay = false;
+        s.start(t(3));
+        assert_eq!(s.next_timeout(), Some(t(3)));
+        let out = s.handle_timeout(t(3));
+        assert!(matches!(out[0], NdAction::Solicit(_)), "{out:?}");
     }
 
     fn prefix(p: &str, valid: u32, preferred: u32) -> PrefixInfo {

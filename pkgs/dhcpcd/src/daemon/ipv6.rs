@@ -39,6 +39,9 @@ pub struct Ipv6Settings {
     pub persistent: bool,
     /// `release`: release the DHCPv6 addresses on exit.
     pub release: bool,
+    /// The random delays before the first solicitation and DHCPv6 message
+    /// (off with `nodelay`).
+    pub initial_delay: bool,
 }
 
 /// The interface as the task needs it.
@@ -235,6 +238,7 @@ impl Task {
                 mode: i.settings.slaac,
                 secret,
                 link_mtu: i.mtu,
+                initial_delay: i.settings.initial_delay,
             },
             i.seed,
         );
@@ -364,6 +368,7 @@ impl Task {
             let cfg = Dhcp6Config {
                 duid,
                 iaid: self.i.settings.iaid,
+                initial_delay: self.i.settings.initial_delay,
             };
             self.dhcp6 = Some((Dhcp6::new(cfg, self.i.seed.rotate_left(29)), socket));
         }

@@ -602,6 +602,7 @@ impl Daemon {
                     .unwrap_or_else(|| crate::options::iaid_from_mac(mac)),
                 persistent: self.config.persistent,
                 release: self.config.release,
+                initial_delay: !self.config.nodelay,
             },
             seed: seed.rotate_left(41),
         });

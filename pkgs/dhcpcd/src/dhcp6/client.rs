@@ -40,6 +40,9 @@ pub struct Dhcp6Config {
     pub duid: Duid,
     /// Our IA_NA's identifier, fixed per interface.
     pub iaid: u32,
+    /// The random delay before the first Solicit or Information-request
+    /// (RFC 8415 18.2.1, 18.2.6); off with dhcpcd's `nodelay`.
+    pub initial_delay: bool,
 }
 
 /// What the router advertisements ask for.
@@ -105,10 +108,8 @@ enum State {
     Informed {
         refresh_at: Instant,
     },
-    /// Solicit sent; the best Advertise of the first timeout so far.
-    Soliciting {
-        best: Option<Advertise>,
-    },
+    /// Solicit sent.
+    Soliciting,
     Requesting {
         offer: Advertise,
     },
@@ -205,12 +206,6 @@ impl Dhcp6 {
                     self.extend(now, false, &mut out);
                 }
             }
-            // The first timeout ends the collecting of Advertises (18.2.1).
-            State::Soliciting { best } if due(self.rt.as_ref().and_then(|r| r.next_timeout())) => {
-                if let Some(offer) = best.take() {
-                    self.request(now, offer, &mut out);
-                }
-            }
             _ => {}
         }
         self.transmit(now, &mut out);
@@ -236,7 +231,7 @@ impl Dhcp6 {
                 Ok(c) => self.informed(now, c, &mut out),
                 Err(e) => dropped(&mut out, &e),
             },
-            State::Soliciting { best } => match ia::read_advertise(bytes, xid, duid, iaid) {
+            State::Soliciting => match ia::read_advertise(bytes, xid, duid, iaid) {
                 Ok(adv) => {
                     log!(
                         &mut out,
@@ -246,13 +241,11 @@ impl Dhcp6 {
                         adv.preference,
                         list(&adv.addresses),
                     );
-                    // 255 at once; after the first timeout, the first to come.
-                    let collecting = self.rt.as_ref().is_some_and(|r| r.sent() <= 1);
-                    if adv.preference == 255 || !collecting {
-                        self.request(now, adv, &mut out);
-                    } else if best.as_ref().is_none_or(|b| adv.preference > b.preference) {
-                        *best = Some(adv);
-                    }
+                    // The first usable Advertise is taken at once, as dhcpcd
+                    // does, rather than collecting them for the first
+                    // timeout (RFC 8415 18.2.1): one server is the rule, and
+                    // the wait would cost every boot a second.
+                    self.request(now, adv, &mut out);
                 }
                 Err(e) => dropped(&mut out, &e),
             },
@@ -374,7 +367,7 @@ impl Dhcp6 {
         let leased_by = self.lease.as_ref().map_or(&[][..], |l| &l.server_id[..]);
         let (kind, server, addresses) = match &self.state {
             State::Informing => return Some(information_request(self.xid, duid, elapsed)),
-            State::Soliciting { .. } => (Kind::Solicit, &[][..], Vec::new()),
+            State::Soliciting => (Kind::Solicit, &[][..], Vec::new()),
             State::Requesting { offer } => {
                 (Kind::Request, &offer.server_id[..], offer.addresses.clone())
             }
@@ -406,7 +399,10 @@ impl Dhcp6 {
 
     fn inform(&mut self, now: Instant, out: &mut Vec<Dhcp6Action>) {
         log!(out, Info, "event=dhcp6 state=informing");
-        let rt = Retransmit::new(Timing::INFORMATION_REQUEST, now, self.rng.next_u64());
+        let mut rt = Retransmit::new(Timing::INFORMATION_REQUEST, now, self.rng.next_u64());
+        if !self.cfg.initial_delay {
+            rt = rt.at_once(now);
+        }
         self.begin(now, State::Informing, rt, out);
     }
 
@@ -430,8 +426,11 @@ impl Dhcp6 {
     /// Solicits after `delay` (and the random one of 18.2.1).
     fn solicit(&mut self, now: Instant, delay: Duration, out: &mut Vec<Dhcp6Action>) {
         log!(out, Info, "event=dhcp6 state=soliciting");
-        let rt = Retransmit::solicit(now + delay, self.rng.next_u64());
-        self.begin(now, State::Soliciting { best: None }, rt, out);
+        let mut rt = Retransmit::solicit(now + delay, self.rng.next_u64());
+        if !self.cfg.initial_delay {
+            rt = rt.at_once(now + delay);
+        }
+        self.begin(now, State::Soliciting, rt, out);
     }
 
     fn request(&mut self, now: Instant, offer: Advertise, out: &mut Vec<Dhcp6Action>) {

@@ -199,6 +199,14 @@ impl Retransmit {
         Retransmit::with_kind(Timing::SOLICIT, now, seed, true)
     }
 
+    /// The same exchange, sent at once: without the random first delay
+    /// (dhcpcd's `nodelay`).
+    pub fn at_once(mut self, now: Instant) -> Retransmit {
+        self.started = now;
+        self.next = Some(now);
+        self
+    }
+
     fn with_kind(timing: Timing, now: Instant, seed: u64, solicit: bool) -> Retransmit {
         let mut rng = Rng::new(seed);
         let delay = Duration::from_millis(rng.below(timing.max_delay.as_millis() as u64 + 1));

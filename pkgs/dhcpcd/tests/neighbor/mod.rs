@@ -228,6 +228,7 @@ pub fn dhcp6_stages() -> &'static [Dhcp6Stage] {
         let cfg = Dhcp6Config {
             duid: Duid::LinkLayer { mac: MAC },
             iaid: IAID,
+            initial_delay: true,
         };
         let mut d = Dhcp6::new(cfg.clone(), 3);
         d.start(Instant::ZERO, Mode::Managed);

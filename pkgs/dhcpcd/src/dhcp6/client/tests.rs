@@ -32,6 +32,7 @@ fn client() -> Dhcp6 {
         Dhcp6Config {
             duid: duid(),
             iaid: IAID,
+            initial_delay: true,
         },
         42,
     )
@@ -218,18 +219,9 @@ fn solicit_advertises_request_reply_binds_with_lifetimes() {
     );
     assert!(ia_addresses(&solicit).is_empty());
 
-    // Two servers answer in the first second; B is preferred.
-    let at = t0 + Duration::from_millis(200);
-    let out = d.handle_message(at, &advertise(&solicit, A, 10, "2001:db8::a"));
-    assert!(sent(&out).is_empty(), "still collecting: {out:?}");
-    let out = d.handle_message(at, &advertise(&solicit, B, 50, "2001:db8::b"));
-    assert!(sent(&out).is_empty());
-    let out = d.handle_message(at, &advertise(&solicit, C, 20, "2001:db8::c"));
-    assert!(sent(&out).is_empty());
-    // The first timeout: Request to B, not a second Solicit.
-    let t1 = d.next_timeout().unwrap();
-    assert!(t1 > t0 + secs(1) && t1 <= t0 + Duration::from_millis(1100));
-    let out = d.handle_timeout(t1);
+    // The first usable Advertise is requested at once, as dhcpcd does.
+    let t1 = t0 + Duration::from_millis(200);
+    let out = d.handle_message(t1, &advertise(&solicit, B, 50, "2001:db8::b"));
     let request = one(&out, MessageType::Request);
     assert_ne!(request.xid_num(), solicit.xid_num(), "a new transaction");
     assert_eq!(
@@ -237,8 +229,18 @@ fn solicit_advertises_request_reply_binds_with_lifetimes() {
         Some(&DhcpOption::ServerId(B.to_vec()))
     );
     assert_eq!(ia_addresses(&request), [ip("2001:db8::b")]);
-    assert!(logs(&out)[0]
-        .starts_with("event=dhcp6 state=requesting server=00:03:00:01:02:00:00:00:00:bb"));
+    assert!(
+        logs(&out)
+            .iter()
+            .any(|l| l
+                .starts_with("event=dhcp6 state=requesting server=00:03:00:01:02:00:00:00:00:bb")),
+        "{out:?}"
+    );
+    // Another server's late Advertise changes nothing.
+    let before = format!("{d:?}");
+    let late = d.handle_message(t1, &advertise(&solicit, A, 255, "2001:db8::a"));
+    assert!(sent(&late).is_empty(), "{late:?}");
+    assert_eq!(format!("{d:?}"), before);
 
     let t = t1 + secs(1) / 2;
     let reply = answer(
@@ -274,25 +276,26 @@ fn solicit_advertises_request_reply_binds_with_lifetimes() {
 }
 
 #[test]
-fn preference_255_is_requested_at_once() {
-    let mut d = client();
-    d.start(Instant::ZERO, Mode::Managed);
-    let (t0, out) = next_send(&mut d);
-    let solicit = one(&out, MessageType::Solicit);
-    let out = d.handle_message(t0, &advertise(&solicit, A, 255, "2001:db8::5"));
-    let request = one(&out, MessageType::Request);
-    assert_eq!(ia_addresses(&request), [ip("2001:db8::5")]);
-}
-
-#[test]
-fn after_the_first_timeout_the_first_advertise_is_taken() {
-    let mut d = client();
-    d.start(Instant::ZERO, Mode::Managed);
-    d.handle_timeout(d.next_timeout().unwrap());
-    let (t, out) = next_send(&mut d);
-    let solicit = one(&out, MessageType::Solicit);
-    let out = d.handle_message(t, &advertise(&solicit, A, 0, "2001:db8::5"));
-    one(&out, MessageType::Request);
+fn without_the_initial_delay_the_first_message_goes_at_once() {
+    let cfg = |initial_delay| Dhcp6Config {
+        duid: duid(),
+        iaid: IAID,
+        initial_delay,
+    };
+    for mode in [Mode::Managed, Mode::Stateless] {
+        let mut d = Dhcp6::new(cfg(false), 42);
+        let t = Instant::from_secs(5);
+        assert_eq!(sent(&d.start(t, mode)).len(), 1, "{mode:?}");
+        // With the delay, the first send waits up to a second.
+        let waited = (0..20u64).filter(|&seed| {
+            let mut d = Dhcp6::new(cfg(true), seed);
+            let out = d.start(t, mode);
+            let next = d.next_timeout().unwrap();
+            assert!(next <= t + secs(1));
+            sent(&out).is_empty()
+        });
+        assert!(waited.count() > 0, "{mode:?}");
+    }
 }
 
 #[test]
@@ -778,6 +781,7 @@ fn transaction_ids_are_24_bits_and_new_per_exchange() {
             Dhcp6Config {
                 duid: duid(),
                 iaid: IAID,
+                initial_delay: true,
             },
             seed,
         );
