@@ -210,7 +210,7 @@ pub struct Dhcp6Stage {
 /// Our IA_NA's identifier in the stages and the seeds.
 pub const IAID: u32 = 1;
 
-/// Soliciting, soliciting with an Advertise collected, requesting, bound,
+/// Soliciting, requesting, bound,
 /// renewing, rebinding, declining, informing and informed; made once.
 pub fn dhcp6_stages() -> &'static [Dhcp6Stage] {
     static STAGES: OnceLock<Vec<Dhcp6Stage>> = OnceLock::new();
@@ -234,11 +234,6 @@ pub fn dhcp6_stages() -> &'static [Dhcp6Stage] {
         d.start(Instant::ZERO, Mode::Managed);
         let (now, xid) = first_send(&mut d);
         push("soliciting", &d, now, xid, 2);
-        let mut collected = d.clone();
-        let mut adv = advertise(xid);
-        adv[ADVERTISE_PREFERENCE_AT] = 10;
-        assert!(first_xid(&collected.handle_message(now, &adv)).is_none());
-        push("soliciting-collected", &collected, now, xid, 2);
         let xid = first_xid(&d.handle_message(now, &advertise(xid))).expect("a Request");
         push("requesting", &d, now, xid, 7);
         let out = d.handle_message(now, &ia_reply(xid));
@@ -305,9 +300,6 @@ fn ia_na(t1: u32, t2: u32) -> Vec<u8> {
     option6(&mut ia, 5, &addr);
     ia
 }
-
-/// Where [`advertise`]'s preference byte is.
-pub const ADVERTISE_PREFERENCE_AT: usize = 4 + 14 + 14 + 4;
 
 /// An Advertise to Solicit `xid` with preference 255 and an IA_NA, byte by
 /// byte as dnsmasq sends one.
