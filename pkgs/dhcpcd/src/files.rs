@@ -75,7 +75,8 @@ impl Source {
         !self.servers.is_empty() || self.domain.is_some() || !self.search.is_empty()
     }
 
-    fn is_empty(&self) -> bool {
+    /// Says nothing for either file, so it need not be kept.
+    pub fn is_empty(&self) -> bool {
         !self.has_dns() && self.ntp.is_empty()
     }
 }
@@ -135,11 +136,6 @@ pub fn ntp_servers(sources: &[Source]) -> Option<String> {
         return None;
     }
     Some(servers.iter().map(|s| format!("{s}\n")).collect())
-}
-
-/// Whether a source says nothing, so it need not be kept.
-pub fn says_nothing(s: &Source) -> bool {
-    s.is_empty()
 }
 
 /// Parses the NTP hand-off file: one address per line; blank lines and
@@ -286,8 +282,8 @@ mod tests {
         );
         // The link-local NTP server has no way into the file.
         assert_eq!(ntp_servers(&all).unwrap(), "10.0.0.1\n2001:db8::123\n");
-        assert!(says_nothing(&Source::ipv6("eth0", "ra", &[], &[], &[])));
-        assert!(!says_nothing(&all[2]));
+        assert!(Source::ipv6("eth0", "ra", &[], &[], &[]).is_empty());
+        assert!(!all[2].is_empty());
     }
 
     #[test]

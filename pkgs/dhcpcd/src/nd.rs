@@ -73,6 +73,16 @@ pub struct Route {
     pub preference: Preference,
 }
 
+impl Route {
+    /// The same destination through the same next hop: one route, whatever
+    /// its preference.
+    pub fn same_path(&self, other: &Route) -> bool {
+        self.destination == other.destination
+            && self.prefix_len == other.prefix_len
+            && self.via == other.via
+    }
+}
+
 /// An address formed from an advertised prefix.
 #[derive(Debug, Clone, PartialEq, Eq)]
 struct Address {
@@ -517,12 +527,7 @@ fn update(
     until: Option<Option<Instant>>,
     out: &mut Vec<NdAction>,
 ) {
-    let same = |r: &Timed<Route>| {
-        r.what.destination == what.destination
-            && r.what.prefix_len == what.prefix_len
-            && r.what.via == what.via
-    };
-    match (list.iter().position(same), until) {
+    match (list.iter().position(|r| r.what.same_path(&what)), until) {
         (Some(i), Some(u)) => {
             let changed = list[i].what.preference != what.preference;
             list[i] = Timed {

@@ -127,12 +127,7 @@ pub async fn run(i: Iface, carrier: bool, mut ctrl: mpsc::UnboundedReceiver<Ctrl
             r = recv_on(t.probe.as_ref().map(|(_, s)| s), &mut abuf) => Wake::Arp(r),
             r = recv_on(t.guard.as_ref().map(|(_, s)| s), &mut gbuf) => Wake::Guard(r),
             r = recv_on(t.link_local.as_ref().map(|(_, s)| s), &mut lbuf) => Wake::LinkLocal(r),
-            _ = async {
-                match deadline {
-                    Some(d) => tokio::time::sleep_until(origin + d.as_duration()).await,
-                    None => std::future::pending().await,
-                }
-            } => Wake::Timer,
+            _ = super::sleep_until(origin, deadline) => Wake::Timer,
         };
         let now = t.now();
         let actions = match wake {

@@ -151,12 +151,7 @@ pub async fn run(i: Ipv6Iface, carrier: bool, mut ctrl: mpsc::UnboundedReceiver<
                     None => std::future::pending().await,
                 }
             } => Wake::Dhcp6(r),
-            _ = async {
-                match deadline {
-                    Some(d) => tokio::time::sleep_until(origin + d.as_duration()).await,
-                    None => std::future::pending().await,
-                }
-            } => Wake::Timer,
+            _ = super::sleep_until(origin, deadline) => Wake::Timer,
         };
         let now = t.now();
         match wake {
@@ -507,7 +502,7 @@ impl Task {
             ),
             Err(e) => warn(self.name(), "route", &format!("{e:#}")),
         }
-        self.routes.retain(|x| !same_route(x, &r));
+        self.routes.retain(|x| !x.same_path(&r));
         self.routes.push(r);
     }
 
@@ -534,7 +529,7 @@ impl Task {
                 }
                 NdAction::AddRoute(r) => self.add_route(r).await,
                 NdAction::RemoveRoute(r) => {
-                    self.routes.retain(|x| !same_route(x, &r));
+                    self.routes.retain(|x| !x.same_path(&r));
                     match self.net.remove_route6(self.i.index, &r).await {
                         Ok(()) => log(
                             Level::Info,
@@ -627,10 +622,6 @@ impl Task {
             }
         }
     }
-}
-
-fn same_route(a: &Route, b: &Route) -> bool {
-    a.destination == b.destination && a.prefix_len == b.prefix_len && a.via == b.via
 }
 
 /// RFC 7217's secret, kept in the lease folder as dhcpcd keeps its own

@@ -188,7 +188,7 @@ impl Shared {
     /// anything for it, if we wrote it.
     pub fn publish(&self, index: u32, kind: SourceKind, source: Option<Source>) {
         let mut f = self.files.lock().unwrap_or_else(|e| e.into_inner());
-        match source.filter(|s| !crate::files::says_nothing(s)) {
+        match source.filter(|s| !s.is_empty()) {
             Some(s) => f.sources.insert((index, kind), s),
             None => f.sources.remove(&(index, kind)),
         };
@@ -701,6 +701,15 @@ async fn supervise(
                 }
             }
         }
+    }
+}
+
+/// Sleeps until `deadline` on the daemon's clock (`origin` is its zero),
+/// or forever when there is none: the timer arm of the interface tasks.
+pub(crate) async fn sleep_until(origin: tokio::time::Instant, deadline: Option<Instant>) {
+    match deadline {
+        Some(d) => tokio::time::sleep_until(origin + d.as_duration()).await,
+        None => std::future::pending().await,
     }
 }
 

@@ -6,7 +6,7 @@ use std::net::{IpAddr, Ipv4Addr};
 use anyhow::{Context, Result};
 use futures_util::StreamExt;
 use rtnetlink::packet_core::{NetlinkMessage, NetlinkPayload};
-use rtnetlink::packet_route::address::AddressAttribute;
+use rtnetlink::packet_route::address::{AddressAttribute, AddressMessage};
 use rtnetlink::packet_route::link::{LinkAttribute, LinkFlags, LinkLayerType, LinkMessage};
 use rtnetlink::packet_route::route::{RouteProtocol, RouteScope};
 use rtnetlink::packet_route::RouteNetlinkMessage;
@@ -136,8 +136,9 @@ impl Net {
             .with_context(|| format!("setting MTU {mtu}"))
     }
 
-    /// Whether `address` is on the link.
-    pub async fn has_address(&self, index: u32, address: Ipv4Addr) -> Result<bool> {
+    /// Every address on a link now, as the kernel lists them.
+    pub(super) async fn address_messages(&self, index: u32) -> Result<Vec<AddressMessage>> {
+        let mut out = Vec::new();
         let mut s = self
             .handle
             .address()
@@ -145,16 +146,19 @@ impl Net {
             .set_link_index_filter(index)
             .execute();
         while let Some(m) = s.next().await {
-            let m = m.context("listing addresses")?;
-            let found = m
-                .attributes
-                .iter()
-                .any(|a| matches!(a, AddressAttribute::Address(IpAddr::V4(a)) if *a == address));
-            if found {
-                return Ok(true);
-            }
+            out.push(m.context("listing addresses")?);
         }
-        Ok(false)
+        Ok(out)
+    }
+
+    /// Whether `address` is on the link.
+    pub async fn has_address(&self, index: u32, address: Ipv4Addr) -> Result<bool> {
+        let found = self.address_messages(index).await?.iter().any(|m| {
+            m.attributes
+                .iter()
+                .any(|a| matches!(a, AddressAttribute::Address(IpAddr::V4(a)) if *a == address))
+        });
+        Ok(found)
     }
 
     /// Applies `plan` to the link: MTU, address with prefix and broadcast,

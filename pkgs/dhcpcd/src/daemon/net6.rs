@@ -6,7 +6,6 @@ use std::net::{IpAddr, Ipv6Addr};
 use std::time::Duration;
 
 use anyhow::{Context, Result};
-use futures_util::StreamExt;
 use rtnetlink::packet_route::address::{
     AddressAttribute, AddressFlags, AddressHeaderFlags, AddressMessage, CacheInfo,
 };
@@ -101,19 +100,11 @@ impl Net {
 
     /// The IPv6 addresses on a link now.
     pub async fn addresses6(&self, index: u32) -> Result<Vec<Addr6>> {
-        let mut out = Vec::new();
-        let mut s = self
-            .handle
-            .address()
-            .get()
-            .set_link_index_filter(index)
-            .execute();
-        while let Some(m) = s.next().await {
-            if let Some(a) = Addr6::from_message(&m.context("listing addresses")?, false) {
-                out.push(a);
-            }
-        }
-        Ok(out)
+        let all = self.address_messages(index).await?;
+        Ok(all
+            .iter()
+            .filter_map(|m| Addr6::from_message(m, false))
+            .collect())
     }
 
     /// Adds an address, or updates its lifetimes. DAD runs on a new one
