@@ -507,20 +507,16 @@ fn a_session_runs_in_the_namespaces_of_host_namespaces() {
         ),
         T,
     );
+    // Read the target's namespaces while it lives: killing unshare ends the sleep too.
+    let ns = |kind: &str| std::fs::read_link(format!("/proc/{inner}/ns/{kind}")).unwrap();
+    let (net, uts) = (ns("net"), ns("uts"));
     let _ = target.kill();
     let _ = target.wait();
     assert!(out.status.success(), "{}", text(&out.stderr));
     let stdout = text(&out.stdout);
-    let ns = |kind: &str| std::fs::read_link(format!("/proc/{inner}/ns/{kind}")).unwrap();
     assert!(stdout.starts_with("sshd-wrap-target\n"), "{stdout}");
-    assert!(
-        stdout.contains(&ns("net").display().to_string()),
-        "{stdout}"
-    );
-    assert!(
-        stdout.contains(&ns("uts").display().to_string()),
-        "{stdout}"
-    );
+    assert!(stdout.contains(&net.display().to_string()), "{stdout}");
+    assert!(stdout.contains(&uts.display().to_string()), "{stdout}");
     // The target's /proc: its PID 1 is the sleep.
     assert!(stdout.contains("pid1=sleep"), "{stdout}");
 }
