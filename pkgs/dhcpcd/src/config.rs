@@ -89,10 +89,13 @@ pub struct Config {
     pub nodelay: bool,
     /// `waitip [4|6]`, each line adding what to wait for.
     pub waitip: Vec<WaitIp>,
-    /// `ipv6only` turns DHCPv4 (and IPv4LL) off.
+    /// `noipv4` (or `ipv6only`) turns DHCPv4 and IPv4LL off.
     pub ipv4: bool,
-    /// `ipv4only` turns router solicitation, SLAAC and DHCPv6 off.
+    /// `noipv6` (or `ipv4only`) turns router solicitation, SLAAC and
+    /// DHCPv6 off.
     pub ipv6: bool,
+    /// `nodhcp6`: no DHCPv6, whatever routers or `ia_na` ask.
+    pub dhcp6: bool,
     /// `ipv6rs` (the default) or `noipv6rs`: solicit routers and follow
     /// their advertisements. Without it DHCPv6 starts at once.
     pub ipv6rs: bool,
@@ -123,6 +126,7 @@ impl Default for Config {
             waitip: Vec::new(),
             ipv4: true,
             ipv6: true,
+            dhcp6: true,
             ipv6rs: true,
             ia_na: None,
             timeout: 30, // dhcpcd's default
@@ -320,8 +324,12 @@ pub fn parse(text: &str) -> Result<Parsed, ConfigError> {
                     c.waitip.push(w);
                 }
             }
-            "ipv4only" => c.ipv6 = !no_args()?,
-            "ipv6only" => c.ipv4 = !no_args()?,
+            "ipv4" => c.ipv4 = no_args()?,
+            "noipv4" | "ipv6only" => c.ipv4 = !no_args()?,
+            "ipv6" => c.ipv6 = no_args()?,
+            "noipv6" | "ipv4only" => c.ipv6 = !no_args()?,
+            "dhcp6" => c.dhcp6 = no_args()?,
+            "nodhcp6" => c.dhcp6 = !no_args()?,
             "ipv6rs" => c.ipv6rs = no_args()?,
             "noipv6rs" => c.ipv6rs = !no_args()?,
             "ia_na" => {
@@ -645,6 +653,14 @@ waitip 4
         assert!(parse("ia_na x").is_err());
         assert!(parse("ia_na 1 2").is_err());
         assert!(parse("ipv4only yes").is_err());
+        // dhcpcd's longer names for the same switches.
+        let c = parse("noipv4\nnodhcp6\n").unwrap().config;
+        assert!(!c.ipv4 && c.ipv6 && !c.dhcp6);
+        let c = parse("noipv6\n").unwrap().config;
+        assert!(c.ipv4 && !c.ipv6 && c.dhcp6);
+        let c = parse("noipv4\nipv4\nnodhcp6\ndhcp6\n").unwrap().config;
+        assert!(c.ipv4 && c.dhcp6);
+        assert!(parse("nodhcp6 now").is_err());
     }
 
     #[test]

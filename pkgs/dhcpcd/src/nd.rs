@@ -123,7 +123,11 @@ pub struct Slaac {
     solicitations: u32,
     next_solicitation: Option<Instant>,
     interval: Duration,
+    /// Every default router heard, in the order first heard.
     routers: Vec<Timed<Route>>,
+    /// The one default route installed: the best router's (as dhcpcd,
+    /// which installs one default route per interface and metric).
+    default_route: Option<Route>,
     routes: Vec<Timed<Route>>,
     addresses: Vec<Address>,
     dns: Vec<Timed<Ipv6Addr>>,
@@ -141,6 +145,7 @@ impl Slaac {
             next_solicitation: None,
             interval: RTR_SOLICITATION_INTERVAL,
             routers: Vec::new(),
+            default_route: None,
             routes: Vec::new(),
             addresses: Vec::new(),
             dns: Vec::new(),
@@ -227,7 +232,27 @@ impl Slaac {
         // A zero lifetime: not (or no longer) a default router.
         let router_until =
             (!adv.router_lifetime.is_zero()).then(|| Some(now + adv.router_lifetime));
-        update(&mut self.routers, router, router_until, &mut out);
+        let known = self.routers.iter().any(|r| r.what.same_path(&router));
+        match (known, router_until.is_some()) {
+            (false, true) => log(
+                &mut out,
+                Level::Info,
+                format!(
+                    "event=router address={} preference={} lifetime={}",
+                    adv.router,
+                    preference_name(adv.preference),
+                    adv.router_lifetime.as_secs()
+                ),
+            ),
+            (true, false) => log(
+                &mut out,
+                Level::Info,
+                format!("event=router address={} action=withdrawn", adv.router),
+            ),
+            _ => {}
+        }
+        set_timed_by(&mut self.routers, router, router_until, Route::same_path);
+        self.install_default_route(&mut out);
 
         for p in &adv.prefixes {
             if p.on_link && !ra::is_link_local(p.prefix) {
@@ -439,18 +464,54 @@ impl Slaac {
             }
             true
         });
-        for list in [&mut self.routers, &mut self.routes] {
-            list.retain(|r| {
-                if gone(r.until) {
-                    out.push(NdAction::RemoveRoute(r.what.clone()));
-                    return false;
-                }
-                true
-            });
-        }
+        self.routers.retain(|r| {
+            if gone(r.until) {
+                let via = r.what.via.unwrap_or(Ipv6Addr::UNSPECIFIED);
+                let message = format!("event=router address={via} action=expired");
+                out.push(NdAction::Log {
+                    level: Level::Info,
+                    message,
+                });
+                return false;
+            }
+            true
+        });
+        self.install_default_route(out);
+        self.routes.retain(|r| {
+            if gone(r.until) {
+                out.push(NdAction::RemoveRoute(r.what.clone()));
+                return false;
+            }
+            true
+        });
         self.dns.retain(|d| !gone(d.until));
         self.domains.retain(|d| !gone(d.until));
         self.report_dns(dns_before, out);
+    }
+
+    /// Installs the best live router's default route (highest preference,
+    /// then the first heard) in place of the one installed, if it changed.
+    /// The new route goes on before the old comes off, so that a default
+    /// route is always there.
+    fn install_default_route(&mut self, out: &mut Vec<NdAction>) {
+        let best = self
+            .routers
+            .iter()
+            .rev()
+            .max_by_key(|r| r.what.preference)
+            .map(|r| r.what.clone());
+        if best == self.default_route {
+            return;
+        }
+        if let Some(b) = &best {
+            out.push(NdAction::AddRoute(b.clone()));
+        }
+        if let Some(old) = self.default_route.take() {
+            if best.as_ref().is_none_or(|b| !b.same_path(&old)) {
+                out.push(NdAction::RemoveRoute(old));
+            }
+        }
+        self.default_route = best;
     }
 
     fn dns_view(&self) -> (Vec<Ipv6Addr>, Vec<String>) {
@@ -467,6 +528,12 @@ impl Slaac {
         }
     }
 
+    /// DHCPv6 could not start: the next advertisement with M or O asks
+    /// for it again.
+    pub fn forget_dhcp6(&mut self) {
+        self.dhcp6 = None;
+    }
+
     /// Takes off everything router discovery installed (on exit, carrier
     /// loss or `noipv6rs`).
     pub fn stop(&mut self) -> Vec<NdAction> {
@@ -475,8 +542,12 @@ impl Slaac {
             .drain(..)
             .map(|a| NdAction::RemoveAddress(a.address))
             .collect();
-        for r in self.routes.drain(..).chain(self.routers.drain(..)) {
+        self.routers.clear();
+        for r in self.routes.drain(..) {
             out.push(NdAction::RemoveRoute(r.what));
+        }
+        if let Some(r) = self.default_route.take() {
+            out.push(NdAction::RemoveRoute(r));
         }
         if !self.dns.is_empty() || !self.domains.is_empty() {
             self.dns.clear();
@@ -488,7 +559,16 @@ impl Slaac {
         }
         self.next_solicitation = None;
         self.dhcp6 = None;
+        self.mtu = None;
         out
+    }
+}
+
+fn preference_name(p: Preference) -> &'static str {
+    match p {
+        Preference::High => "high",
+        Preference::Medium => "medium",
+        Preference::Low => "low",
     }
 }
 
@@ -549,9 +629,19 @@ fn update(
 
 /// Sets, refreshes or (with `None`) removes a timed entry.
 fn set_timed<T: PartialEq>(list: &mut Vec<Timed<T>>, what: T, until: Option<Option<Instant>>) {
-    let i = list.iter().position(|d| d.what == what);
+    set_timed_by(list, what, until, |a, b| a == b);
+}
+
+/// [`set_timed`], with `same` telling which entry `what` replaces.
+fn set_timed_by<T>(
+    list: &mut Vec<Timed<T>>,
+    what: T,
+    until: Option<Option<Instant>>,
+    same: impl Fn(&T, &T) -> bool,
+) {
+    let i = list.iter().position(|d| same(&d.what, &what));
     match (i, until) {
-        (Some(i), Some(u)) => list[i].until = u,
+        (Some(i), Some(u)) => list[i] = Timed { what, until: u },
         (Some(i), None) => {
             list.remove(i);
         }
@@ -749,6 +839,9 @@ mod tests {
         assert!(!quiet(s.handle_ra(t(30), &adv))
             .iter()
             .any(|a| matches!(a, NdAction::StartDhcp6 { .. })));
+        // DHCPv6 could not start: the next advertisement asks again.
+        s.forget_dhcp6();
+        assert!(quiet(s.handle_ra(t(40), &adv)).contains(&NdAction::StartDhcp6 { managed: true }));
     }
 
     #[test]
@@ -789,6 +882,63 @@ mod tests {
             ]
         );
         assert!(s.addresses().is_empty());
+    }
+
+    #[test]
+    fn only_the_best_routers_default_route_is_installed() {
+        let mut s = slaac(SlaacMode::Hwaddr);
+        let other = a("fe80::2");
+        let via = |router, preference| Route {
+            via: Some(router),
+            preference,
+            ..default_route()
+        };
+        let from = |router, preference, lifetime| RouterAdvert {
+            router,
+            preference,
+            router_lifetime: Duration::from_secs(lifetime),
+            ..advert(vec![])
+        };
+        s.handle_ra(t(0), &from(ROUTER, Preference::Medium, 100));
+        // A second router of the same preference: the first keeps the route.
+        assert_eq!(
+            quiet(s.handle_ra(t(1), &from(other, Preference::Medium, 300))),
+            []
+        );
+        // It turns high: its route goes on before the first one's comes off.
+        assert_eq!(
+            quiet(s.handle_ra(t(2), &from(other, Preference::High, 300))),
+            [
+                NdAction::AddRoute(via(other, Preference::High)),
+                NdAction::RemoveRoute(default_route()),
+            ]
+        );
+        // Withdrawn: the first router's route comes back.
+        assert_eq!(
+            quiet(s.handle_ra(t(3), &from(other, Preference::High, 0))),
+            [
+                NdAction::AddRoute(default_route()),
+                NdAction::RemoveRoute(via(other, Preference::High)),
+            ]
+        );
+        s.handle_ra(t(4), &from(other, Preference::Low, 300));
+        // The first router's lifetime ends: the low one takes over.
+        assert_eq!(
+            quiet(s.handle_timeout(t(100))),
+            [
+                NdAction::AddRoute(via(other, Preference::Low)),
+                NdAction::RemoveRoute(default_route()),
+            ]
+        );
+        let removed: Vec<NdAction> = s
+            .stop()
+            .into_iter()
+            .filter(|a| matches!(a, NdAction::RemoveRoute(_)))
+            .collect();
+        assert_eq!(
+            removed,
+            [NdAction::RemoveRoute(via(other, Preference::Low))]
+        );
     }
 
     #[test]
@@ -930,6 +1080,7 @@ mod tests {
         let mut s = slaac(SlaacMode::Hwaddr);
         let mut adv = advert(vec![prefix("2001:db8:1:2::", 7200, 3600)]);
         adv.dns_servers.push((a("2001:db8::53"), 600));
+        adv.mtu = Some(1400);
         s.handle_ra(t(0), &adv);
         let acts = s.stop();
         assert_eq!(
@@ -950,5 +1101,8 @@ mod tests {
         }));
         assert_eq!(s.next_timeout(), None);
         assert!(s.stop().is_empty());
+        // After a carrier flap the same advertisement sets the MTU again.
+        s.start(t(10));
+        assert!(s.handle_ra(t(11), &adv).contains(&NdAction::SetMtu(1400)));
     }
 }

@@ -82,6 +82,42 @@ fn usable(lab: &Lab) -> Vec<String> {
         .collect()
 }
 
+/// The client kernel's accept_ra for eth0.
+fn accept_ra(lab: &Lab) -> String {
+    let out = lab
+        .client
+        .command("cat")
+        .arg("/proc/sys/net/ipv6/conf/eth0/accept_ra")
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{out:?}");
+    String::from_utf8(out.stdout).unwrap().trim().to_string()
+}
+
+/// The default routes in the client namespace, by gateway.
+fn default_gateways(lab: &Lab) -> Vec<String> {
+    lab.routes6()
+        .iter()
+        .filter(|r| r["dst"] == "default")
+        .map(|r| r["gateway"].as_str().unwrap_or("multipath").to_string())
+        .collect()
+}
+
+/// The link-local address of a server-side interface.
+fn server_link_local(lab: &Lab, iface: &str) -> String {
+    let v = ip_json(
+        &lab.server,
+        &["-6", "addr", "show", "dev", iface, "scope", "link"],
+    );
+    v[0]["addr_info"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find_map(|a| a["local"].as_str())
+        .expect("a link-local address")
+        .to_string()
+}
+
 /// dnsmasq's router advertisements: a stable private address (the same
 /// again after a restart, from the secret in the lease folder), the on-link
 /// and default routes, RDNSS into resolv.conf; all of it gone on exit.
@@ -99,8 +135,11 @@ fn slaac_from_dnsmasq_is_stable_and_removed_on_exit() {
         ],
     );
     lab.config("slaac private\nipv6only\n");
+    // The kernel follows advertisements until we do, and again after.
+    assert_eq!(accept_ra(&lab), "1");
     let mut dhcpcd = lab.dhcpcd(&["--nobackground", "eth0"]);
     dhcpcd.wait_log("source=slaac", T);
+    assert_eq!(accept_ra(&lab), "0");
 
     let addrs = lab.addresses6("eth0");
     assert_eq!(addrs.len(), 1, "{addrs:?}");
@@ -143,6 +182,7 @@ fn slaac_from_dnsmasq_is_stable_and_removed_on_exit() {
 
     dhcpcd.signal(Signal::SIGTERM);
     assert!(dhcpcd.wait_exit(T).success());
+    assert_eq!(accept_ra(&lab), "1");
     assert_eq!(lab.addresses6("eth0"), []);
     let left: Vec<Value> = lab
         .routes6()
@@ -340,6 +380,10 @@ fn stateful_dhcpv6_from_dnsmasq() {
         ],
     );
     lab.config("ipv6only\nrelease\n");
+    // A DUID-EN an administrator wrote: sent as it is, and kept.
+    let duid_en = "00:02:00:00:ab:11:5e:77:01:02:03:04\n";
+    fs::create_dir_all(lab.path("leases")).unwrap();
+    fs::write(lab.path("leases/duid"), duid_en).unwrap();
     let mut dhcpcd = lab.dhcpcd(&["--nobackground", "eth0"]);
     let log = dhcpcd.wait_log("source=dhcp6", T);
     assert!(log.contains("event=dhcp6 state=bound"), "{log}");
@@ -368,6 +412,7 @@ fn stateful_dhcpv6_from_dnsmasq() {
     );
     // The DUID is kept in the lease folder, and is the one the server saw.
     let duid = fs::read_to_string(lab.path("leases/duid")).unwrap();
+    assert_eq!(duid, duid_en);
     let duid = duid.trim().to_string();
     let leases = dnsmasq.lease_file();
     assert!(leases.contains(addr.as_str()), "{leases}");
@@ -408,4 +453,143 @@ fn stateless_dhcpv6_with_slaac_from_dnsmasq() {
     assert_eq!(ntp, "2001:db8:66::123\n");
     let resolv = fs::read_to_string(lab.path("resolv.conf")).unwrap();
     assert!(resolv.contains("nameserver 2001:db8:66::53\n"), "{resolv}");
+}
+
+/// Two routers on the link, one of high preference: only its default route
+/// is installed (one per interface and metric, as dhcpcd does), and when
+/// it leaves, the other router's takes its place.
+#[test]
+fn two_routers_give_one_default_route_the_better_ones() {
+    let lab = Lab::new();
+    link(&lab, "srv0", "10.67.0.1/24", "2001:db8:67::1/64");
+    // The second router: a macvlan beside srv0, with a MAC and
+    // link-local address of its own.
+    let server = lab.server.name.as_str();
+    ip(&[
+        "-n", server, "link", "add", "rtr1", "link", "srv0", "type", "macvlan", "mode", "bridge",
+    ]);
+    ip(&["-n", server, "link", "set", "rtr1", "up"]);
+    let router = |iface: &str, preference: &str| {
+        format!(
+            "interface {iface} {{
+                AdvSendAdvert on;
+                MinRtrAdvInterval 3;
+                MaxRtrAdvInterval 4;
+                AdvDefaultPreference {preference};
+                prefix 2001:db8:67::/64 {{ AdvOnLink on; AdvAutonomous on; }};
+            }};\n"
+        )
+    };
+    let _low = Radvd::start_as(&lab, "radvd-low", &router("srv0", "low"));
+    let high = Radvd::start_as(&lab, "radvd-high", &router("rtr1", "high"));
+    lab.config("slaac hwaddr\nipv6only\n");
+    let mut dhcpcd = lab.dhcpcd(&["--nobackground", "eth0"]);
+    dhcpcd.wait_log("source=slaac", T);
+    let (low_ll, high_ll) = (
+        server_link_local(&lab, "srv0"),
+        server_link_local(&lab, "rtr1"),
+    );
+    assert_ne!(low_ll, high_ll);
+    wait_for("the high router's default route alone", T, || {
+        (default_gateways(&lab) == [high_ll.clone()]).then_some(())
+    });
+    // Both routers were heard, and the low one's route never joined.
+    dhcpcd.wait_log(&format!("event=router address={low_ll} preference=low"), T);
+    assert_eq!(default_gateways(&lab), std::slice::from_ref(&high_ll));
+
+    // radvd's last advertisement on exit withdraws it as a default router.
+    high.proc.signal(Signal::SIGTERM);
+    wait_for("the low router's default route alone", T, || {
+        (default_gateways(&lab) == [low_ll.clone()]).then_some(())
+    });
+    let log = dhcpcd.output();
+    assert!(
+        log.contains(&format!("event=router address={high_ll} action=withdrawn")),
+        "{log}"
+    );
+}
+
+/// `nodhcp6`: the O flag is not followed. `noipv6rs`: DHCPv6 starts at
+/// once, and the kernel keeps following advertisements itself.
+#[test]
+fn nodhcp6_and_noipv6rs() {
+    let lab = Lab::new();
+    link(&lab, "srv0", "10.68.0.1/24", "2001:db8:68::1/64");
+    let _dnsmasq = Dnsmasq::start(
+        &lab,
+        &["srv0"],
+        &[
+            "--enable-ra",
+            "--dhcp-range=::,constructor:srv0,ra-stateless,64,1h",
+            "--dhcp-option=option6:ntp-server,[2001:db8:68::123]",
+        ],
+    );
+    lab.config("ipv6only\nslaac hwaddr\nnodhcp6\n");
+    let mut dhcpcd = lab.dhcpcd(&["--nobackground", "eth0"]);
+    dhcpcd.wait_log("source=slaac", T);
+    let log = dhcpcd.wait_log("event=dhcp6 action=skip reason=nodhcp6", T);
+    assert!(!log.contains("event=dhcp6 state="), "{log}");
+    assert!(!lab.path("ntp-servers").exists());
+    dhcpcd.signal(Signal::SIGTERM);
+    assert!(dhcpcd.wait_exit(T).success());
+
+    lab.config("ipv6only\nnoipv6rs\n");
+    let mut dhcpcd = lab.dhcpcd(&["--nobackground", "eth0"]);
+    let log = dhcpcd.wait_log("event=dhcp6 state=soliciting", T);
+    assert!(!log.contains("event=ipv6 state=soliciting"), "{log}");
+    assert_eq!(accept_ra(&lab), "1");
+    // The kernel's own SLAAC address, from dnsmasq's advertisement.
+    wait_for("the kernel's SLAAC address", T, || {
+        usable(&lab)
+            .contains(&eui64("2001:db8:68::", mac(&lab, "eth0")))
+            .then_some(())
+    });
+    let log = dhcpcd.output();
+    assert!(!log.contains("source=slaac"), "{log}");
+}
+
+/// `waitip 4` and `waitip 6` are met across interfaces, as in dhcpcd: IPv4
+/// on one link and IPv6 on another satisfy `-1`.
+#[test]
+fn waitip_4_and_6_on_different_interfaces() {
+    let lab = Lab::new();
+    lab.link("eth0", "srv0", "10.69.0.1/24");
+    lab.link("eth1", "srv1", "10.70.0.1/24");
+    ip(&[
+        "-n",
+        &lab.server.name,
+        "addr",
+        "add",
+        "2001:db8:70::1/64",
+        "dev",
+        "srv1",
+        "nodad",
+    ]);
+    let _dnsmasq = Dnsmasq::start(
+        &lab,
+        &["srv0", "srv1"],
+        &[
+            "--dhcp-range=interface:srv0,10.69.0.100,10.69.0.200,255.255.255.0,2m",
+            "--enable-ra",
+            "--dhcp-range=::,constructor:srv1,ra-only,64,1h",
+        ],
+    );
+    lab.config("noarp\nnodelay\nnoipv4ll\nwaitip 4\nwaitip 6\n");
+    let mut dhcpcd = lab.dhcpcd(&["-1", "--nobackground"]);
+    let status = dhcpcd.wait_exit(T);
+    let log = dhcpcd.output();
+    assert!(status.success(), "{log}");
+    assert!(log.contains("event=ready waitip=4,6"), "{log}");
+    assert!(
+        log.contains("iface=eth0 event=configured address=10.69.0."),
+        "{log}"
+    );
+    assert!(
+        log.contains("iface=eth1 event=configured address=2001:db8:70:"),
+        "{log}"
+    );
+    assert!(
+        !log.contains("iface=eth1 event=configured address=10."),
+        "{log}"
+    );
 }

@@ -16,7 +16,7 @@ use tokio::sync::mpsc;
 use super::iface::Ctrl;
 use super::log::{log, quote, Level};
 use super::net::Net;
-use super::net6::{self, show_route6, Addr6, Dad};
+use super::net6::{self, show_route6, Addr6, AddrEvent, Dad};
 use super::sys::{dhcp6_socket, Icmp6Socket};
 use super::{Event, Family, Shared, SourceKind};
 use crate::dhcp6::{self, Dhcp6, Dhcp6Action, Dhcp6Config, Duid, Mode};
@@ -32,6 +32,8 @@ pub struct Ipv6Settings {
     pub slaac: SlaacMode,
     /// Solicit routers and follow their advertisements.
     pub ipv6rs: bool,
+    /// `nodhcp6` turns this off: no DHCPv6 at all.
+    pub dhcp6: bool,
     /// `ia_na`: ask DHCPv6 for an address from the start.
     pub ia_na_forced: bool,
     pub iaid: u32,
@@ -90,7 +92,7 @@ struct Task {
 
 enum Wake {
     Ctrl(Option<Ctrl>),
-    Addr(Option<Addr6>),
+    Addr(Option<AddrEvent>),
     Ra(std::io::Result<(usize, Ipv6Addr, u8)>),
     Dhcp6(std::io::Result<usize>),
     Timer,
@@ -113,104 +115,30 @@ pub async fn run(i: Ipv6Iface, carrier: bool, mut ctrl: mpsc::UnboundedReceiver<
         Ok(e) => e,
         Err(e) => return warn(&name, "ipv6", &format!("{e:#}")),
     };
-    if let Err(e) = net6::disable_kernel_ra(&i.name) {
-        // The kernel then configures addresses of its own beside ours.
-        warn(
-            &name,
-            "ipv6",
-            &format!("cannot turn the kernel's accept_ra off: {e}"),
-        );
-    }
+    // Only while we follow advertisements ourselves.
+    let kernel_ra = if i.settings.ipv6rs {
+        net6::disable_kernel_ra(&i.name).unwrap_or_else(|e| {
+            // The kernel then configures addresses of its own beside ours.
+            warn(
+                &name,
+                "ipv6",
+                &format!("cannot turn the kernel's accept_ra off: {e}"),
+            );
+            None
+        })
+    } else {
+        None
+    };
     let mut t = Task::new(i);
     if carrier {
         t.begin().await;
     }
-    let mut buf = vec![0u8; 2048];
-    let mut dbuf = vec![0u8; 65536];
-    loop {
-        let deadline = [
-            t.slaac.next_timeout().filter(|_| t.running),
-            t.dhcp6.as_ref().and_then(|(d, _)| d.next_timeout()),
-        ]
-        .into_iter()
-        .flatten()
-        .min();
-        let origin = t.i.shared.origin;
-        let wake = tokio::select! {
-            c = ctrl.recv() => Wake::Ctrl(c),
-            a = events.recv() => Wake::Addr(a),
-            r = async {
-                match &t.icmp {
-                    Some(s) => s.recv(&mut buf).await,
-                    None => std::future::pending().await,
-                }
-            } => Wake::Ra(r),
-            r = async {
-                match &t.dhcp6 {
-                    Some((_, u)) => u.recv(&mut dbuf).await,
-                    None => std::future::pending().await,
-                }
-            } => Wake::Dhcp6(r),
-            _ = super::sleep_until(origin, deadline) => Wake::Timer,
-        };
-        let now = t.now();
-        match wake {
-            Wake::Ctrl(None) => return,
-            Wake::Ctrl(Some(Ctrl::Carrier(true))) => t.begin().await,
-            Wake::Ctrl(Some(Ctrl::Carrier(false))) => t.halt(false, true).await,
-            Wake::Ctrl(Some(Ctrl::Stop { release })) => {
-                let release = release || t.i.settings.release;
-                let remove = release || !t.i.settings.persistent;
-                return t.halt(release, remove).await;
-            }
-            Wake::Addr(None) => {
-                warn(&name, "ipv6", "the netlink address monitor ended");
-                return t.halt(false, true).await;
-            }
-            Wake::Addr(Some(a)) if a.index == t.i.index => t.address_event(now, a).await,
-            Wake::Addr(Some(_)) => {}
-            Wake::Ra(Ok((n, src, hop_limit))) => match ra::parse(src, hop_limit, &buf[..n]) {
-                Ok(adv) => {
-                    let actions = t.slaac.handle_ra(now, &adv);
-                    t.nd_actions(actions).await;
-                }
-                Err(e) => log(
-                    Level::Debug,
-                    Some(&name),
-                    format_args!(
-                        "event=ra from={src} action=drop reason={}",
-                        quote(&e.to_string())
-                    ),
-                ),
-            },
-            Wake::Ra(Err(e)) if e.raw_os_error() == Some(libc::ENETDOWN) => {}
-            Wake::Ra(Err(e)) => {
-                warn(&name, "ra", &e.to_string());
-                t.icmp = None;
-            }
-            Wake::Dhcp6(Ok(n)) => {
-                let actions = match &mut t.dhcp6 {
-                    Some((d, _)) => d.handle_message(now, &dbuf[..n]),
-                    None => Vec::new(),
-                };
-                t.dhcp6_actions(actions).await;
-            }
-            Wake::Dhcp6(Err(e)) if e.raw_os_error() == Some(libc::ENETDOWN) => {}
-            Wake::Dhcp6(Err(e)) => {
-                warn(&name, "dhcp6", &e.to_string());
-                t.dhcp6 = None;
-            }
-            Wake::Timer => {
-                if t.running {
-                    let actions = t.slaac.handle_timeout(now);
-                    t.nd_actions(actions).await;
-                }
-                let actions = match &mut t.dhcp6 {
-                    Some((d, _)) => d.handle_timeout(now),
-                    None => Vec::new(),
-                };
-                t.dhcp6_actions(actions).await;
-            }
+    let removed = t.serve(&mut events, &mut ctrl).await;
+    // With our addresses gone the kernel may follow advertisements again;
+    // left in place (`persistent`), they stay ours alone.
+    if let (Some(value), true) = (kernel_ra, removed) {
+        if let Err(e) = net6::restore_kernel_ra(&name, &value) {
+            warn(&name, "ipv6", &format!("cannot restore accept_ra: {e}"));
         }
     }
 }
@@ -250,6 +178,107 @@ impl Task {
             running: false,
             configured: false,
             i,
+        }
+    }
+
+    /// Serves until stopped, the link is gone, or the address monitor
+    /// ends; says whether what we installed was taken off.
+    async fn serve(
+        &mut self,
+        events: &mut mpsc::UnboundedReceiver<AddrEvent>,
+        ctrl: &mut mpsc::UnboundedReceiver<Ctrl>,
+    ) -> bool {
+        let name = self.i.name.clone();
+        // The largest IPv6 payload: no advertisement is cut short.
+        let mut buf = vec![0u8; 65535];
+        let mut dbuf = vec![0u8; 65536];
+        loop {
+            let deadline = [
+                self.slaac.next_timeout().filter(|_| self.running),
+                self.dhcp6.as_ref().and_then(|(d, _)| d.next_timeout()),
+            ]
+            .into_iter()
+            .flatten()
+            .min();
+            let origin = self.i.shared.origin;
+            let wake = tokio::select! {
+                c = ctrl.recv() => Wake::Ctrl(c),
+                a = events.recv() => Wake::Addr(a),
+                r = async {
+                    match &self.icmp {
+                        Some(s) => s.recv(&mut buf).await,
+                        None => std::future::pending().await,
+                    }
+                } => Wake::Ra(r),
+                r = async {
+                    match &self.dhcp6 {
+                        Some((_, u)) => u.recv(&mut dbuf).await,
+                        None => std::future::pending().await,
+                    }
+                } => Wake::Dhcp6(r),
+                _ = super::sleep_until(origin, deadline) => Wake::Timer,
+            };
+            let now = self.now();
+            match wake {
+                Wake::Ctrl(None) => return false,
+                Wake::Ctrl(Some(Ctrl::Carrier(true))) => self.begin().await,
+                Wake::Ctrl(Some(Ctrl::Carrier(false))) => self.halt(false, true).await,
+                Wake::Ctrl(Some(Ctrl::Stop { release })) => {
+                    let release = release || self.i.settings.release;
+                    let remove = release || !self.i.settings.persistent;
+                    self.halt(release, remove).await;
+                    return remove;
+                }
+                Wake::Addr(None) => {
+                    warn(&name, "ipv6", "the netlink address monitor ended");
+                    self.halt(false, true).await;
+                    return true;
+                }
+                Wake::Addr(Some(AddrEvent::Changed(a))) if a.index == self.i.index => {
+                    self.address_event(now, a).await
+                }
+                Wake::Addr(Some(AddrEvent::Changed(_))) => {}
+                Wake::Addr(Some(AddrEvent::Lost)) => self.resync().await,
+                Wake::Ra(Ok((n, src, hop_limit))) => match ra::parse(src, hop_limit, &buf[..n]) {
+                    Ok(adv) => {
+                        let actions = self.slaac.handle_ra(now, &adv);
+                        self.nd_actions(actions).await;
+                    }
+                    Err(e) => log(
+                        Level::Debug,
+                        Some(&name),
+                        format_args!(
+                            "event=ra from={src} action=drop reason={}",
+                            quote(&e.to_string())
+                        ),
+                    ),
+                },
+                Wake::Ra(Err(e)) if e.raw_os_error() == Some(libc::ENETDOWN) => {}
+                Wake::Ra(Err(e)) => {
+                    warn(&name, "ra", &e.to_string());
+                    self.icmp = None;
+                }
+                Wake::Dhcp6(Ok(n)) => {
+                    let actions = match &mut self.dhcp6 {
+                        Some((d, _)) => d.handle_message(now, &dbuf[..n]),
+                        None => Vec::new(),
+                    };
+                    self.dhcp6_actions(actions).await;
+                }
+                Wake::Dhcp6(Err(e)) if e.raw_os_error() == Some(libc::ENETDOWN) => {}
+                Wake::Dhcp6(Err(e)) => self.dhcp6_socket_failed(e).await,
+                Wake::Timer => {
+                    if self.running {
+                        let actions = self.slaac.handle_timeout(now);
+                        self.nd_actions(actions).await;
+                    }
+                    let actions = match &mut self.dhcp6 {
+                        Some((d, _)) => d.handle_timeout(now),
+                        None => Vec::new(),
+                    };
+                    self.dhcp6_actions(actions).await;
+                }
+            }
         }
     }
 
@@ -344,19 +373,29 @@ impl Task {
         self.dhcp6 = None;
         self.addresses.clear();
         self.routes.clear();
+        self.mtu = None;
     }
 
     async fn start_dhcp6(&mut self, mode: Mode) {
+        if !self.i.settings.dhcp6 {
+            return log(
+                Level::Info,
+                Some(self.name()),
+                "event=dhcp6 action=skip reason=nodhcp6",
+            );
+        }
         let now = self.now();
         if self.dhcp6.is_none() {
             let socket = match dhcp6_socket(&self.i.name) {
                 Ok(s) => s,
                 Err(e) => {
+                    // The next advertisement asking for DHCPv6 tries again.
+                    self.slaac.forget_dhcp6();
                     return warn(
                         self.name(),
                         "dhcp6",
                         &format!("opening UDP port 546 (needs CAP_NET_BIND_SERVICE): {e}"),
-                    )
+                    );
                 }
             };
             let duid = self.duid();
@@ -374,32 +413,95 @@ impl Task {
         self.dhcp6_actions(actions).await;
     }
 
+    /// The DHCPv6 socket failed: a new one keeps the client and its lease
+    /// going. Without one the client stops, taking its addresses off, and
+    /// the next advertisement that asks for DHCPv6 starts it again.
+    async fn dhcp6_socket_failed(&mut self, e: std::io::Error) {
+        warn(self.name(), "dhcp6", &format!("socket: {e}"));
+        match dhcp6_socket(&self.i.name) {
+            Ok(socket) => {
+                if let Some((_, u)) = &mut self.dhcp6 {
+                    *u = socket;
+                }
+            }
+            Err(e) => {
+                warn(
+                    self.name(),
+                    "dhcp6",
+                    &format!("reopening UDP port 546: {e}"),
+                );
+                let now = self.now();
+                let actions = match &mut self.dhcp6 {
+                    Some((d, _)) => d.stop(now, false),
+                    None => Vec::new(),
+                };
+                self.dhcp6_actions(actions).await;
+                self.dhcp6 = None;
+                self.slaac.forget_dhcp6();
+            }
+        }
+    }
+
     /// The DUID in the lease folder, made (DUID-LL) and kept on first use.
+    /// A file we cannot read or parse is left alone for its owner to mend:
+    /// this run uses a DUID-LL of its own.
     fn duid(&mut self) -> Duid {
         if let Some(d) = &self.duid {
             return d.clone();
         }
         let path = self.i.shared.settings.lease_dir.join("duid");
-        let d = match std::fs::read_to_string(&path).map(|t| Duid::parse(&t)) {
-            Ok(Ok(d)) => d,
-            other => {
-                if let Ok(Err(e)) = other {
-                    warn(
-                        self.name(),
-                        "duid",
-                        &format!("{}: {e}; making a new one", path.display()),
-                    );
-                }
-                let d = Duid::LinkLayer { mac: self.i.mac };
+        let made = Duid::LinkLayer { mac: self.i.mac };
+        let d = match std::fs::read_to_string(&path) {
+            Ok(text) => Duid::parse(&text).unwrap_or_else(|e| {
+                let why = format!("{}: {e}; using {made} for this run", path.display());
+                warn(self.name(), "duid", &why);
+                made
+            }),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
                 let _ = std::fs::create_dir_all(&self.i.shared.settings.lease_dir);
-                if let Err(e) = crate::files::write_atomic(&path, &format!("{d}\n")) {
+                if let Err(e) = crate::files::write_atomic(&path, &format!("{made}\n")) {
                     warn(self.name(), "duid", &format!("{}: {e}", path.display()));
                 }
-                d
+                made
+            }
+            Err(e) => {
+                let why = format!("{}: {e}; using {made} for this run", path.display());
+                warn(self.name(), "duid", &why);
+                made
             }
         };
         self.duid = Some(d.clone());
         d
+    }
+
+    /// Address events were lost: reads the addresses back and takes what
+    /// they say as events. One of ours still in DAD that is gone failed it
+    /// (the kernel deletes such addresses).
+    async fn resync(&mut self) {
+        log(
+            Level::Info,
+            Some(self.name()),
+            "event=ipv6 action=resync reason=\"netlink events were lost\"",
+        );
+        let list = match self.net.addresses6(self.i.index).await {
+            Ok(l) => l,
+            Err(e) => return warn(self.name(), "ipv6", &format!("{e:#}")),
+        };
+        let mut events = list.clone();
+        for (&address, &(_, passed)) in &self.addresses {
+            if !list.iter().any(|a| a.address == address) {
+                let dad = if passed { Dad::Removed } else { Dad::Failed };
+                events.push(Addr6 {
+                    index: self.i.index,
+                    address,
+                    dad,
+                });
+            }
+        }
+        for a in events {
+            let now = self.now();
+            self.address_event(now, a).await;
+        }
     }
 
     async fn address_event(&mut self, now: Instant, a: Addr6) {
@@ -626,25 +728,31 @@ impl Task {
 
 /// RFC 7217's secret, kept in the lease folder as dhcpcd keeps its own
 /// (`secret`, colon-separated hex), and made from /dev/urandom the first
-/// time. Without a readable or writable folder the secret lasts for this
-/// run only, and says so.
+/// time. A file we cannot read or parse is left alone (a new secret would
+/// move every address): this run then uses a secret of its own, and says
+/// so, as it does when the folder is not writable.
 fn load_secret(dir: &Path, name: &str, seed: u64) -> Vec<u8> {
     let path = dir.join("secret");
-    if let Ok(text) = std::fs::read_to_string(&path) {
-        let bytes: Option<Vec<u8>> = text
-            .trim()
-            .split(':')
-            .map(|h| u8::from_str_radix(h, 16).ok())
-            .collect();
-        match bytes {
-            Some(b) if b.len() >= 16 => return b,
-            _ => warn(
-                name,
-                "secret",
-                &format!("{} is not hex bytes; making a new one", path.display()),
-            ),
+    let missing = match std::fs::read_to_string(&path) {
+        Ok(text) => match parse_secret(&text) {
+            Some(b) => return b,
+            None => {
+                let why = format!("{} is not hex bytes", path.display());
+                warn(
+                    name,
+                    "secret",
+                    &format!("{why}; using another for this run"),
+                );
+                false
+            }
+        },
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => true,
+        Err(e) => {
+            let why = format!("{}: {e}; using another for this run", path.display());
+            warn(name, "secret", &why);
+            false
         }
-    }
+    };
     let secret = random_bytes(SECRET_LEN).unwrap_or_else(|e| {
         warn(
             name,
@@ -655,14 +763,26 @@ fn load_secret(dir: &Path, name: &str, seed: u64) -> Vec<u8> {
             .map(|i| (seed.rotate_left((i % 64) as u32) >> (i % 8)) as u8)
             .collect()
     });
-    let text: Vec<String> = secret.iter().map(|b| format!("{b:02x}")).collect();
-    let written = std::fs::create_dir_all(dir)
-        .and_then(|()| crate::files::write_private(&path, &format!("{}\n", text.join(":"))))
-        .context("writing the SLAAC secret");
-    if let Err(e) = written {
-        warn(name, "secret", &format!("{}: {e:#}", path.display()));
+    if missing {
+        let text: Vec<String> = secret.iter().map(|b| format!("{b:02x}")).collect();
+        let written = std::fs::create_dir_all(dir)
+            .and_then(|()| crate::files::write_private(&path, &format!("{}\n", text.join(":"))))
+            .context("writing the SLAAC secret");
+        if let Err(e) = written {
+            warn(name, "secret", &format!("{}: {e:#}", path.display()));
+        }
     }
     secret
+}
+
+/// The secret file's text: at least 16 colon-separated hex bytes.
+fn parse_secret(text: &str) -> Option<Vec<u8>> {
+    let bytes: Option<Vec<u8>> = text
+        .trim()
+        .split(':')
+        .map(|h| u8::from_str_radix(h, 16).ok())
+        .collect();
+    bytes.filter(|b| b.len() >= 16)
 }
 
 fn random_bytes(n: usize) -> Result<Vec<u8>> {
@@ -670,4 +790,25 @@ fn random_bytes(n: usize) -> Result<Vec<u8>> {
     let mut b = vec![0u8; n];
     std::fs::File::open("/dev/urandom")?.read_exact(&mut b)?;
     Ok(b)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_secret_file_is_made_once_and_never_overwritten() {
+        let dir = tempfile::tempdir().unwrap();
+        let first = load_secret(dir.path(), "eth0", 1);
+        assert_eq!(first.len(), SECRET_LEN);
+        assert_eq!(load_secret(dir.path(), "eth0", 2), first);
+        // A damaged file is left for its owner; the run uses another.
+        let path = dir.path().join("secret");
+        std::fs::write(&path, "not hex\n").unwrap();
+        let other = load_secret(dir.path(), "eth0", 3);
+        assert_ne!(other, first);
+        assert_eq!(std::fs::read_to_string(&path).unwrap(), "not hex\n");
+        assert_eq!(parse_secret("01:02"), None);
+        assert_eq!(parse_secret(&["7f"; 16].join(":")), Some(vec![0x7f; 16]));
+    }
 }

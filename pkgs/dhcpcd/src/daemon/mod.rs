@@ -333,19 +333,35 @@ struct Handle {
 }
 
 impl Handle {
-    /// Whether this interface has what `waitip` waits for: with no
-    /// `waitip`, an address of either family.
-    fn waited(&self, waitip: &[WaitIp]) -> bool {
-        let any = self.bound4 || self.bound6;
-        if waitip.is_empty() {
-            return any;
-        }
-        waitip.iter().all(|w| match w {
-            WaitIp::Any => any,
+    /// Whether this interface has an address of the kind `w` names.
+    fn has(&self, w: WaitIp) -> bool {
+        match w {
+            WaitIp::Any => self.bound4 || self.bound6,
             WaitIp::V4 => self.bound4,
             WaitIp::V6 => self.bound6,
-        })
+        }
     }
+}
+
+/// What `-1` and `event=ready` wait for, as dhcpcd counts it: each family
+/// `waitip` names (with none, an address of either) on some interface.
+/// Interfaces named on the command line must each have an address too, and
+/// only they count.
+fn ip_waited<'a>(
+    handles: impl Iterator<Item = &'a Handle> + Clone,
+    names: &[String],
+    waitip: &[WaitIp],
+) -> bool {
+    let counted = handles.filter(|h| names.is_empty() || names.contains(&h.name));
+    let named_ok = names
+        .iter()
+        .all(|n| counted.clone().any(|h| &h.name == n && h.has(WaitIp::Any)));
+    let wanted = if waitip.is_empty() {
+        &[WaitIp::Any][..]
+    } else {
+        waitip
+    };
+    named_ok && wanted.iter().all(|&w| counted.clone().any(|h| h.has(w)))
 }
 
 struct Daemon {
@@ -498,50 +514,67 @@ impl Daemon {
         }
     }
 
-    /// What `-1` and `event=ready` wait for: every interface named on the
-    /// command line has what `waitip` asks, or with no names, any has.
     fn waited(&self) -> bool {
-        let w = &self.config.waitip;
-        if self.opts.interfaces.is_empty() {
-            self.ifaces.values().any(|h| h.waited(w))
-        } else {
-            self.opts
-                .interfaces
-                .iter()
-                .all(|n| self.ifaces.values().any(|h| &h.name == n && h.waited(w)))
-        }
+        ip_waited(
+            self.ifaces.values(),
+            &self.opts.interfaces,
+            &self.config.waitip,
+        )
     }
 
     async fn link_event(&mut self, ev: LinkEvent) -> Result<(), Failure> {
         match ev {
-            LinkEvent::Changed(link) => {
-                if self.ifaces.contains_key(&link.index) {
-                    // Events can be stale by the time we read them (a link
-                    // coming up sends several): ask for the state now.
-                    let carrier = match self.shared.net.link(link.index).await {
-                        Ok(Some(now)) => now.carrier,
-                        _ => link.carrier,
-                    };
-                    if let Some(h) = self.ifaces.get_mut(&link.index) {
-                        if h.carrier != carrier {
-                            h.carrier = carrier;
-                            let _ = h.ctrl.send(Ctrl::Carrier(carrier));
-                        }
-                    }
-                } else if eligible(&link, &self.opts.interfaces, &self.config) {
-                    self.start(link).await?;
+            LinkEvent::Changed(link) => self.link_changed(link).await?,
+            LinkEvent::Removed(index) => self.link_removed(index),
+            LinkEvent::Lost => {
+                log(
+                    Level::Info,
+                    None,
+                    "event=links action=resync reason=\"netlink events were lost\"",
+                );
+                let links = self.shared.net.links().await.map_err(system)?;
+                let gone: Vec<u32> = (self.ifaces.keys())
+                    .filter(|i| !links.iter().any(|l| l.index == **i))
+                    .copied()
+                    .collect();
+                for index in gone {
+                    self.link_removed(index);
                 }
-            }
-            LinkEvent::Removed(index) => {
-                if let Some(h) = self.ifaces.remove(&index) {
-                    log(Level::Info, Some(&h.name), "event=removed");
-                    // Dropping the channel ends the task; the interface
-                    // and everything on it is gone already.
-                    self.shared.forget(index);
+                for link in links {
+                    self.link_changed(link).await?;
                 }
             }
         }
         Ok(())
+    }
+
+    async fn link_changed(&mut self, link: LinkInfo) -> Result<(), Failure> {
+        if self.ifaces.contains_key(&link.index) {
+            // Events can be stale by the time we read them (a link coming
+            // up sends several): ask for the state now.
+            let carrier = match self.shared.net.link(link.index).await {
+                Ok(Some(now)) => now.carrier,
+                _ => link.carrier,
+            };
+            if let Some(h) = self.ifaces.get_mut(&link.index) {
+                if h.carrier != carrier {
+                    h.carrier = carrier;
+                    let _ = h.ctrl.send(Ctrl::Carrier(carrier));
+                }
+            }
+        } else if eligible(&link, &self.opts.interfaces, &self.config) {
+            self.start(link).await?;
+        }
+        Ok(())
+    }
+
+    fn link_removed(&mut self, index: u32) {
+        if let Some(h) = self.ifaces.remove(&index) {
+            log(Level::Info, Some(&h.name), "event=removed");
+            // Dropping the channel ends the task; the interface and
+            // everything on it is gone already.
+            self.shared.forget(index);
+        }
     }
 
     async fn start(&mut self, mut link: LinkInfo) -> Result<(), Failure> {
@@ -594,6 +627,7 @@ impl Daemon {
             settings: ipv6::Ipv6Settings {
                 slaac: self.config.slaac,
                 ipv6rs: self.config.ipv6rs,
+                dhcp6: self.config.dhcp6,
                 ia_na_forced: self.config.ia_na.is_some(),
                 iaid: self
                     .config
@@ -650,8 +684,9 @@ impl Daemon {
 }
 
 /// Runs an interface's DHCPv4 task and IPv6 task (either may be off),
-/// passing each order to both. Stopping waits for both; DHCPv4 failing
-/// stops IPv6 and fails the interface.
+/// passing each order to both, until stopped or the link is gone.
+/// Stopping waits for both; DHCPv4 failing stops IPv6 and fails the
+/// interface.
 async fn supervise(
     v4: Option<Iface>,
     v6: Option<ipv6::Ipv6Iface>,
@@ -686,7 +721,7 @@ async fn supervise(
             r = async { t4.as_mut().expect("guarded").await }, if t4.is_some() => {
                 t4 = None;
                 let r = joined(r);
-                if r.is_err() || t6.is_none() {
+                if r.is_err() {
                     let _ = tx6.send(Ctrl::Stop { release: false });
                     if let Some(h) = t6.take() {
                         let _ = h.await;
@@ -694,12 +729,10 @@ async fn supervise(
                     return r;
                 }
             }
-            _ = async { t6.as_mut().expect("guarded").await }, if t6.is_some() => {
-                t6 = None;
-                if t4.is_none() {
-                    return Ok(());
-                }
-            }
+            // A task that ends on its own (IPv6 off in the kernel, say) stays
+            // ended; the interface stays ours until it is stopped or removed,
+            // so that link events do not start it again.
+            _ = async { t6.as_mut().expect("guarded").await }, if t6.is_some() => t6 = None,
         }
     }
 }
@@ -943,15 +976,19 @@ mod tests {
     }
 
     #[test]
-    fn waitip_asks_for_each_family_it_names() {
-        let h = |bound4, bound6| Handle {
-            name: "eth0".into(),
+    fn waitip_asks_for_each_family_it_names_on_any_interface() {
+        let h = |name: &str, bound4, bound6| Handle {
+            name: name.into(),
             ctrl: mpsc::unbounded_channel().0,
             carrier: true,
             bound4,
             bound6,
         };
         use WaitIp::{Any, V4, V6};
+        let waited = |hs: &[Handle], names: &[&str], w: &[WaitIp]| {
+            let names: Vec<String> = names.iter().map(|n| n.to_string()).collect();
+            ip_waited(hs.iter(), &names, w)
+        };
         for (waitip, want) in [
             (&[][..], [false, true, true, true]),
             (&[Any][..], [false, true, true, true]),
@@ -959,15 +996,22 @@ mod tests {
             (&[V6][..], [false, false, true, true]),
             (&[V4, V6][..], [false, false, false, true]),
         ] {
-            let got = [
-                h(false, false),
-                h(true, false),
-                h(false, true),
-                h(true, true),
-            ]
-            .map(|h| h.waited(waitip));
+            let got = [(false, false), (true, false), (false, true), (true, true)]
+                .map(|(b4, b6)| waited(&[h("eth0", b4, b6)], &[], waitip));
             assert_eq!(got, want, "{waitip:?}");
         }
+        // One interface with IPv4 and another with IPv6 make `waitip 4` and
+        // `waitip 6`, as in dhcpcd.
+        let split = [h("eth0", true, false), h("eth1", false, true)];
+        assert!(waited(&split, &[], &[V4, V6]));
+        assert!(waited(&split, &["eth0", "eth1"], &[V4, V6]));
+        // Named interfaces: only they count, and each needs an address.
+        assert!(!waited(&split, &["eth0"], &[V4, V6]));
+        assert!(waited(&split, &["eth0"], &[V4]));
+        let one_bare = [h("eth0", true, true), h("eth1", false, false)];
+        assert!(!waited(&one_bare, &["eth0", "eth1"], &[]));
+        assert!(!waited(&one_bare[..1], &["eth0", "eth1"], &[]));
+        assert!(waited(&one_bare, &[], &[V6]));
         assert_eq!(show_waitip(&[V4, V6]), "4,6");
         assert_eq!(show_waitip(&[]), "-");
     }

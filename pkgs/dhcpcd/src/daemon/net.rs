@@ -5,7 +5,7 @@ use std::net::{IpAddr, Ipv4Addr};
 
 use anyhow::{Context, Result};
 use futures_util::StreamExt;
-use rtnetlink::packet_core::{NetlinkMessage, NetlinkPayload};
+use rtnetlink::packet_core::NetlinkPayload;
 use rtnetlink::packet_route::address::{AddressAttribute, AddressMessage};
 use rtnetlink::packet_route::link::{LinkAttribute, LinkFlags, LinkLayerType, LinkMessage};
 use rtnetlink::packet_route::route::{RouteProtocol, RouteScope};
@@ -58,6 +58,9 @@ impl LinkInfo {
 pub enum LinkEvent {
     Changed(LinkInfo),
     Removed(u32),
+    /// The kernel dropped events (the socket's buffer overran): list the
+    /// links again.
+    Lost,
 }
 
 /// What [`Net::apply`] installed, to remove exactly that later.
@@ -92,11 +95,18 @@ impl Net {
     /// Subscribes to link changes (RTMGRP_LINK). Subscribe before listing
     /// links, so that no change falls in between.
     pub fn monitor() -> Result<mpsc::UnboundedReceiver<LinkEvent>> {
-        subscribe(MulticastGroup::Link, "link", |m| match m {
-            RouteNetlinkMessage::NewLink(l) => Some(LinkEvent::Changed(LinkInfo::from_message(&l))),
-            RouteNetlinkMessage::DelLink(l) => Some(LinkEvent::Removed(l.header.index)),
-            _ => None,
-        })
+        subscribe(
+            MulticastGroup::Link,
+            "link",
+            |m| match m {
+                RouteNetlinkMessage::NewLink(l) => {
+                    Some(LinkEvent::Changed(LinkInfo::from_message(&l)))
+                }
+                RouteNetlinkMessage::DelLink(l) => Some(LinkEvent::Removed(l.header.index)),
+                _ => None,
+            },
+            LinkEvent::Lost,
+        )
     }
 
     pub async fn links(&self) -> Result<Vec<LinkInfo>> {
@@ -269,11 +279,13 @@ impl Net {
 }
 
 /// Subscribes to one netlink multicast group, passing on what `read` makes
-/// of each message until the receiver is dropped.
-pub(super) fn subscribe<T: Send + 'static>(
+/// of each message until the receiver is dropped, and `lost` where the
+/// kernel dropped messages because we read too slowly.
+pub(super) fn subscribe<T: Clone + Send + 'static>(
     group: MulticastGroup,
     what: &str,
     read: fn(RouteNetlinkMessage) -> Option<T>,
+    lost: T,
 ) -> Result<mpsc::UnboundedReceiver<T>> {
     let (conn, _handle, mut messages) = rtnetlink::new_multicast_connection(&[group])
         .with_context(|| format!("subscribing to netlink {what} events"))?;
@@ -281,14 +293,12 @@ pub(super) fn subscribe<T: Send + 'static>(
     let (tx, rx) = mpsc::unbounded_channel();
     tokio::spawn(async move {
         while let Some((msg, _)) = messages.next().await {
-            let NetlinkMessage {
-                payload: NetlinkPayload::InnerMessage(m),
-                ..
-            } = msg
-            else {
-                continue;
+            let ev = match msg.payload {
+                NetlinkPayload::InnerMessage(m) => read(m),
+                NetlinkPayload::Overrun(_) => Some(lost.clone()),
+                _ => None,
             };
-            if let Some(ev) = read(m) {
+            if let Some(ev) = ev {
                 if tx.send(ev).is_err() {
                     break;
                 }

@@ -19,6 +19,14 @@ use crate::nd::Route;
 use crate::plan::METRIC_BASE;
 use crate::ra::Preference;
 
+/// What the IPv6 address monitor hears.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AddrEvent {
+    Changed(Addr6),
+    /// The kernel dropped events: read the addresses again.
+    Lost,
+}
+
 /// What the kernel says of one IPv6 address.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Addr6 {
@@ -90,12 +98,21 @@ fn route_preference(p: Preference) -> u8 {
 
 impl Net {
     /// Subscribes to IPv6 address changes of every link.
-    pub fn monitor_addresses6() -> Result<mpsc::UnboundedReceiver<Addr6>> {
-        subscribe(MulticastGroup::Ipv6Ifaddr, "IPv6 address", |m| match m {
-            RouteNetlinkMessage::NewAddress(m) => Addr6::from_message(&m, false),
-            RouteNetlinkMessage::DelAddress(m) => Addr6::from_message(&m, true),
-            _ => None,
-        })
+    pub fn monitor_addresses6() -> Result<mpsc::UnboundedReceiver<AddrEvent>> {
+        fn read(m: RouteNetlinkMessage) -> Option<AddrEvent> {
+            let a = match m {
+                RouteNetlinkMessage::NewAddress(m) => Addr6::from_message(&m, false),
+                RouteNetlinkMessage::DelAddress(m) => Addr6::from_message(&m, true),
+                _ => None,
+            };
+            a.map(AddrEvent::Changed)
+        }
+        subscribe(
+            MulticastGroup::Ipv6Ifaddr,
+            "IPv6 address",
+            read,
+            AddrEvent::Lost,
+        )
     }
 
     /// The IPv6 addresses on a link now.
@@ -213,12 +230,24 @@ pub fn show_route6(r: &Route) -> String {
 
 /// Stops the kernel acting on router advertisements itself (accept_ra 0),
 /// as dhcpcd does, so that the addresses and routes are ours alone.
-pub fn disable_kernel_ra(interface: &str) -> std::io::Result<()> {
-    let path = format!("/proc/sys/net/ipv6/conf/{interface}/accept_ra");
-    if std::fs::read_to_string(&path)?.trim() == "0" {
-        return Ok(());
+/// Returns the value it had, when that was not 0, for [`restore_kernel_ra`].
+pub fn disable_kernel_ra(interface: &str) -> std::io::Result<Option<String>> {
+    let path = accept_ra_path(interface);
+    let before = std::fs::read_to_string(&path)?.trim().to_string();
+    if before == "0" {
+        return Ok(None);
     }
-    std::fs::write(&path, "0")
+    std::fs::write(&path, "0")?;
+    Ok(Some(before))
+}
+
+/// Gives router advertisements back to the kernel.
+pub fn restore_kernel_ra(interface: &str, value: &str) -> std::io::Result<()> {
+    std::fs::write(accept_ra_path(interface), value)
+}
+
+fn accept_ra_path(interface: &str) -> String {
+    format!("/proc/sys/net/ipv6/conf/{interface}/accept_ra")
 }
 
 /// Whether IPv6 is on for the interface (the kernel may have it off).

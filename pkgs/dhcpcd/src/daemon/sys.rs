@@ -196,7 +196,9 @@ impl Icmp6Socket {
         Ok(Icmp6Socket { fd, index })
     }
 
-    /// Receives one message: its length, source and hop limit.
+    /// Receives one message: its length, source and hop limit. Messages
+    /// from other interfaces (queued before the socket was tied to this
+    /// one) and truncated ones are passed over.
     pub async fn recv(&self, buf: &mut [u8]) -> io::Result<(usize, Ipv6Addr, u8)> {
         loop {
             let mut guard = self.fd.readable().await?;
@@ -216,11 +218,17 @@ impl Icmp6Socket {
                         hop_limit = h.clamp(0, 255) as u8;
                     }
                 }
+                // Advertisements come from link-local addresses, which carry
+                // the interface they arrived on.
+                let here = m.address.is_some_and(|a| a.scope_id() == self.index);
+                let whole = !m.flags.contains(MsgFlags::MSG_TRUNC);
                 let src = m.address.map_or(Ipv6Addr::UNSPECIFIED, |a| a.ip());
-                Ok((m.bytes, src, hop_limit))
+                Ok((here && whole).then_some((m.bytes, src, hop_limit)))
             });
             match r {
-                Ok(result) => return result,
+                Ok(Ok(Some(message))) => return Ok(message),
+                Ok(Ok(None)) => continue,
+                Ok(Err(e)) => return Err(e),
                 Err(_would_block) => continue,
             }
         }

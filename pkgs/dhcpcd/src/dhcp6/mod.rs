@@ -16,14 +16,17 @@ use dhcproto::{v6, Decodable, Decoder, Encodable, Encoder};
 
 use crate::time::{Instant, Rng};
 
-/// A DHCP Unique Identifier (RFC 8415 11), of the two kinds dhcpcd makes
-/// from a MAC.
+/// A DHCP Unique Identifier (RFC 8415 11): the two kinds dhcpcd makes
+/// from a MAC, or any other an administrator put in the DUID file.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Duid {
     /// DUID-LLT: the MAC and the time it was made (seconds since 2000-01-01 UTC).
     LinkLayerTime { mac: [u8; 6], time: u32 },
     /// DUID-LL: the MAC alone.
     LinkLayer { mac: [u8; 6] },
+    /// Another type (DUID-EN, DUID-UUID, another hardware type), kept and
+    /// sent as it is, type included.
+    Other(Vec<u8>),
 }
 
 /// Hardware type of Ethernet (RFC 826), in DUID-LL and DUID-LLT.
@@ -36,9 +39,7 @@ pub const DUID_EPOCH: u64 = 946_684_800;
 pub enum DuidError {
     #[error("not colon-separated hex bytes")]
     NotHex,
-    #[error("a DUID of type {0} is not one we make (only DUID-LLT and DUID-LL from Ethernet)")]
-    Unsupported(u16),
-    #[error("{0} bytes is the wrong length for its type")]
+    #[error("{0} bytes is the wrong length for its type (a DUID has 3 to 130)")]
     Length(usize),
 }
 
@@ -66,16 +67,21 @@ impl Duid {
                 out.extend_from_slice(&HWTYPE_ETHERNET.to_be_bytes());
                 out.extend_from_slice(mac);
             }
+            Duid::Other(bytes) => out.extend_from_slice(bytes),
         }
         out
     }
 
     pub fn from_bytes(b: &[u8]) -> Result<Duid, DuidError> {
-        if b.len() < 4 {
+        // RFC 8415 11.1: a 2-byte type and up to 128 bytes after it.
+        if !(3..=130).contains(&b.len()) {
             return Err(DuidError::Length(b.len()));
         }
         let kind = u16::from_be_bytes([b[0], b[1]]);
-        let hwtype = u16::from_be_bytes([b[2], b[3]]);
+        let hwtype = match b {
+            [_, _, h, l, ..] => u16::from_be_bytes([*h, *l]),
+            _ => 0,
+        };
         match (kind, hwtype, b.len()) {
             (1, HWTYPE_ETHERNET, 14) => Ok(Duid::LinkLayerTime {
                 time: u32::from_be_bytes([b[4], b[5], b[6], b[7]]),
@@ -85,7 +91,7 @@ impl Duid {
                 mac: b[4..10].try_into().expect("6 bytes"),
             }),
             (1 | 3, HWTYPE_ETHERNET, n) => Err(DuidError::Length(n)),
-            (k, _, _) => Err(DuidError::Unsupported(k)),
+            _ => Ok(Duid::Other(b.to_vec())),
         }
     }
 
@@ -703,15 +709,22 @@ mod tests {
         );
         assert_eq!(Duid::parse("0003:0001"), Err(DuidError::NotHex));
         assert_eq!(Duid::parse("00:03:00:01:52:54"), Err(DuidError::Length(6)));
-        assert_eq!(
-            Duid::parse("00:02:00:00:00:09:01"),
-            Err(DuidError::Unsupported(2))
-        );
-        assert_eq!(
-            Duid::parse("00:04:00:01:52:54:00:12:34:56"),
-            Err(DuidError::Unsupported(4))
-        );
         assert_eq!(Duid::parse("00:03"), Err(DuidError::Length(2)));
+        let long = vec!["ab"; 131].join(":");
+        assert_eq!(Duid::parse(&long), Err(DuidError::Length(131)));
+    }
+
+    #[test]
+    fn other_duid_types_are_kept_as_they_are() {
+        for text in [
+            "00:02:00:00:00:09:01",
+            "00:04:00:01:52:54:00:12:34:56",
+            "00:03:00:20:01:02:03:04:05:06:07:08",
+        ] {
+            let d = Duid::parse(text).unwrap();
+            assert!(matches!(d, Duid::Other(_)), "{text}");
+            assert_eq!(d.to_string(), text);
+        }
     }
 
     /// A Reply as dnsmasq sends one to an Information-request.

@@ -370,8 +370,13 @@ pub struct Radvd {
 
 impl Radvd {
     pub fn start(lab: &Lab, config: &str) -> Radvd {
+        Radvd::start_as(lab, "radvd", config)
+    }
+
+    /// Another radvd beside the first: `name` names its files.
+    pub fn start_as(lab: &Lab, name: &'static str, config: &str) -> Radvd {
         require("radvd", "radvd");
-        let conf = lab.path("radvd.conf");
+        let conf = lab.path(&format!("{name}.conf"));
         fs::write(&conf, config).unwrap();
         // A router forwards; radvd warns and may stay silent otherwise.
         let mut sysctl = lab.server.command("sysctl");
@@ -382,10 +387,10 @@ impl Radvd {
             .arg("--config")
             .arg(&conf)
             .arg("--pidfile")
-            .arg(lab.path("radvd.pid"))
+            .arg(lab.path(&format!("{name}.pid")))
             .args(["--logmethod", "stderr", "--debug", "1"]);
         Radvd {
-            proc: Proc::spawn("radvd", c, lab.path("radvd.log")),
+            proc: Proc::spawn(name, c, lab.path(&format!("{name}.log"))),
         }
     }
 }
