@@ -92,7 +92,8 @@ fn main() -> ExitCode {
             all.extend_from_slice(TEST_PACKAGES);
             ensure_packages(&all).and_then(|()| testing::run(&args[1..]))
         }
-        Some("bench") => ensure_packages(BENCH_PACKAGES)
+        // The bench runs the images' static binaries, so it builds them.
+        Some("bench") => ensure_packages(&[BUILD_PACKAGES, BENCH_PACKAGES].concat())
             .and_then(|()| bench::run(&workspace_root(), args.get(1).map(String::as_str))),
         Some("standins") => standins::run(&args[1..]),
         Some("boot-test") => boot_test(&args[1..]),

@@ -29,7 +29,7 @@
 //!   (`accept_ra 0`, as both clients set it) so the address is the
 //!   client's, the kernel's link-local address on again (`addr_gen_mode
 //!   0`: dhcpcd turns it off and leaves it off), the kernel's random
-//!   delay before each DAD off (`rtr_solicit_delay 0`: noise of up to 2 s
+//!   delay before each DAD off (`router_solicitation_delay 0`: noise of up to 2 s
 //!   a run, equal for both), and the router's link-local address already
 //!   usable. The
 //!   address is polled with `ip -j` every 5 ms.
@@ -380,7 +380,7 @@ impl Bench {
             &format!("net.ipv6.conf.{IFACE}.addr_gen_mode=0"),
             // The kernel waits a random 0-1 s before each DAD; that noise
             // is the same for both clients and hid the difference.
-            &format!("net.ipv6.conf.{IFACE}.rtr_solicit_delay=0"),
+            &format!("net.ipv6.conf.{IFACE}.router_solicitation_delay=0"),
         ]);
         assert!(sysctl.status().unwrap().success(), "sysctl {IFACE}");
         assert!(self.lab.addresses6(IFACE).is_empty());

@@ -274,7 +274,10 @@ impl Slaac {
                 self.autoconfigure(now, p, &mut out);
             }
         }
-        for r in &adv.routes {
+        // A default route comes only from the header's router lifetime, so
+        // that one router's alone is installed; a ::/0 route option would
+        // bypass that choice.
+        for r in adv.routes.iter().filter(|r| r.prefix_len > 0) {
             let route = Route {
                 destination: r.prefix,
                 prefix_len: r.prefix_len,
@@ -526,12 +529,6 @@ impl Slaac {
         if (servers.clone(), domains.clone()) != before {
             out.push(NdAction::Dns { servers, domains });
         }
-    }
-
-    /// DHCPv6 could not start: the next advertisement with M or O asks
-    /// for it again.
-    pub fn forget_dhcp6(&mut self) {
-        self.dhcp6 = None;
     }
 
     /// Takes off everything router discovery installed (on exit, carrier
@@ -839,9 +836,6 @@ mod tests {
         assert!(!quiet(s.handle_ra(t(30), &adv))
             .iter()
             .any(|a| matches!(a, NdAction::StartDhcp6 { .. })));
-        // DHCPv6 could not start: the next advertisement asks again.
-        s.forget_dhcp6();
-        assert!(quiet(s.handle_ra(t(40), &adv)).contains(&NdAction::StartDhcp6 { managed: true }));
     }
 
     #[test]
@@ -900,11 +894,16 @@ mod tests {
             ..advert(vec![])
         };
         s.handle_ra(t(0), &from(ROUTER, Preference::Medium, 100));
-        // A second router of the same preference: the first keeps the route.
-        assert_eq!(
-            quiet(s.handle_ra(t(1), &from(other, Preference::Medium, 300))),
-            []
-        );
+        // A second router of the same preference: the first keeps the route,
+        // also against a ::/0 route option.
+        let mut second = from(other, Preference::Medium, 300);
+        second.routes.push(RouteInfo {
+            prefix: Ipv6Addr::UNSPECIFIED,
+            prefix_len: 0,
+            preference: Preference::High,
+            lifetime: 300,
+        });
+        assert_eq!(quiet(s.handle_ra(t(1), &second)), []);
         // It turns high: its route goes on before the first one's comes off.
         assert_eq!(
             quiet(s.handle_ra(t(2), &from(other, Preference::High, 300))),

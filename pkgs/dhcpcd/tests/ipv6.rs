@@ -532,18 +532,26 @@ fn nodhcp6_and_noipv6rs() {
     assert!(!lab.path("ntp-servers").exists());
     dhcpcd.signal(Signal::SIGTERM);
     assert!(dhcpcd.wait_exit(T).success());
+    assert_eq!(lab.addresses6("eth0"), []);
 
     lab.config("ipv6only\nnoipv6rs\n");
     let mut dhcpcd = lab.dhcpcd(&["--nobackground", "eth0"]);
     let log = dhcpcd.wait_log("event=dhcp6 state=soliciting", T);
     assert!(!log.contains("event=ipv6 state=soliciting"), "{log}");
     assert_eq!(accept_ra(&lab), "1");
-    // The kernel's own SLAAC address, from dnsmasq's advertisement.
+    // The kernel's own SLAAC address, from dnsmasq's advertisement: with
+    // the prefix route ours never have.
+    let kernels = eui64("2001:db8:68::", mac(&lab, "eth0"));
     wait_for("the kernel's SLAAC address", T, || {
-        usable(&lab)
-            .contains(&eui64("2001:db8:68::", mac(&lab, "eth0")))
-            .then_some(())
+        usable(&lab).contains(&kernels).then_some(())
     });
+    let flags = lab
+        .addresses6("eth0")
+        .into_iter()
+        .find(|(a, _, _)| *a == kernels)
+        .map(|(_, _, f)| f)
+        .unwrap();
+    assert!(!flags.iter().any(|f| f == "noprefixroute"), "{flags:?}");
     let log = dhcpcd.output();
     assert!(!log.contains("source=slaac"), "{log}");
 }
@@ -592,4 +600,42 @@ fn waitip_4_and_6_on_different_interfaces() {
         !log.contains("iface=eth1 event=configured address=10."),
         "{log}"
     );
+}
+
+/// IPv6 off in the kernel: the IPv6 task says so and ends, and the
+/// interface is not started again by link events; once IPv6 is on and the
+/// carrier comes back, router discovery and SLAAC run.
+#[test]
+fn ipv6_turned_on_later_starts_with_the_carrier() {
+    let lab = Lab::new();
+    link(&lab, "srv0", "10.71.0.1/24", "2001:db8:71::1/64");
+    let _dnsmasq = Dnsmasq::start(
+        &lab,
+        &["srv0"],
+        &[
+            "--enable-ra",
+            "--dhcp-range=::,constructor:srv0,ra-only,64,1h",
+        ],
+    );
+    let sysctl = |setting: &str| {
+        let mut c = lab.client.command("sysctl");
+        assert!(c.args(["-qw", setting]).status().unwrap().success());
+    };
+    sysctl("net.ipv6.conf.eth0.disable_ipv6=1");
+    lab.config("noarp\nnoipv4ll\nslaac hwaddr\n");
+    let mut dhcpcd = lab.dhcpcd(&["--nobackground", "eth0"]);
+    dhcpcd.wait_log("reason=\"IPv6 is disabled on the interface\"", T);
+    sysctl("net.ipv6.conf.eth0.disable_ipv6=0");
+
+    // The router keeps its prefix while its link is down.
+    let mut keep = lab.server.command("sysctl");
+    keep.args(["-qw", "net.ipv6.conf.srv0.keep_addr_on_down=1"]);
+    assert!(keep.status().unwrap().success());
+    let server = lab.server.name.as_str();
+    ip(&["-n", server, "link", "set", "srv0", "down"]);
+    dhcpcd.wait_log("event=carrier state=down", T);
+    ip(&["-n", server, "link", "set", "srv0", "up"]);
+    let log = dhcpcd.wait_log("source=slaac", T);
+    assert_eq!(usable(&lab), [eui64("2001:db8:71::", mac(&lab, "eth0"))]);
+    assert_eq!(log.matches("iface=eth0 event=start ").count(), 1, "{log}");
 }

@@ -1,8 +1,9 @@
-//! Arbitrary bytes as a DHCPv6 message to our Information-request, through
-//! `dhcp6::information_reply`: as they come, and with the type and
-//! transaction id of our Reply forced so that mutations reach the options.
-//! The checks live in `tests/neighbor/mod.rs`, which `tests/hostile.rs`
-//! runs on stable.
+//! Arbitrary bytes as a received DHCPv6 message: through
+//! `dhcp6::information_reply`, and through the client state machine in each
+//! stage (soliciting, requesting, bound, renewing, rebinding, informed...),
+//! each as the bytes come and again with the message type and transaction
+//! id the stage waits for, so that mutations reach the options. The checks
+//! live in `tests/neighbor/mod.rs`, which `tests/hostile.rs` runs on stable.
 
 #![no_main]
 

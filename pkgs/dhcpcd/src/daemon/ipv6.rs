@@ -47,6 +47,7 @@ pub struct Ipv6Settings {
 }
 
 /// The interface as the task needs it.
+#[derive(Clone)]
 pub struct Ipv6Iface {
     pub name: String,
     pub index: u32,
@@ -56,6 +57,9 @@ pub struct Ipv6Iface {
     pub settings: Ipv6Settings,
     pub seed: u64,
 }
+
+/// How long to wait before opening the DHCPv6 socket again.
+const DHCP6_RETRY: std::time::Duration = std::time::Duration::from_secs(10);
 
 /// Who asked for an address, so the kernel's DAD verdict goes back there.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -79,6 +83,9 @@ struct Task {
     slaac: Slaac,
     icmp: Option<Icmp6Socket>,
     dhcp6: Option<(Dhcp6, UdpSocket)>,
+    /// DHCPv6 is wanted but its socket could not be opened: when to try
+    /// again, and for what.
+    dhcp6_retry: Option<(Instant, Mode)>,
     duid: Option<Duid>,
     /// Addresses we added, by owner, and whether DAD has passed.
     addresses: HashMap<Ipv6Addr, (Owner, bool)>,
@@ -170,6 +177,7 @@ impl Task {
             slaac,
             icmp: None,
             dhcp6: None,
+            dhcp6_retry: None,
             duid: None,
             addresses: HashMap::new(),
             routes: Vec::new(),
@@ -189,13 +197,17 @@ impl Task {
         ctrl: &mut mpsc::UnboundedReceiver<Ctrl>,
     ) -> bool {
         let name = self.i.name.clone();
-        // The largest IPv6 payload: no advertisement is cut short.
-        let mut buf = vec![0u8; 65535];
-        let mut dbuf = vec![0u8; 65536];
+        // Neighbor discovery messages are never fragmented (RFC 6980), so
+        // an advertisement fits the link's MTU.
+        let mut buf = vec![0u8; self.i.mtu.max(1280) as usize];
+        // A DHCPv6 reply may be fragmented, up to 64 KiB. Filled without
+        // zeroing first, so that only the pages a message uses are resident.
+        let mut dbuf: Vec<u8> = Vec::with_capacity(65536);
         loop {
             let deadline = [
                 self.slaac.next_timeout().filter(|_| self.running),
                 self.dhcp6.as_ref().and_then(|(d, _)| d.next_timeout()),
+                self.dhcp6_retry.map(|(at, _)| at),
             ]
             .into_iter()
             .flatten()
@@ -212,7 +224,10 @@ impl Task {
                 } => Wake::Ra(r),
                 r = async {
                     match &self.dhcp6 {
-                        Some((_, u)) => u.recv(&mut dbuf).await,
+                        Some((_, u)) => {
+                            dbuf.clear();
+                            u.recv_buf(&mut dbuf).await
+                        }
                         None => std::future::pending().await,
                     }
                 } => Wake::Dhcp6(r),
@@ -277,6 +292,12 @@ impl Task {
                         None => Vec::new(),
                     };
                     self.dhcp6_actions(actions).await;
+                    if let Some((at, mode)) = self.dhcp6_retry {
+                        if now >= at {
+                            self.dhcp6_retry = None;
+                            self.start_dhcp6(mode).await;
+                        }
+                    }
                 }
             }
         }
@@ -371,6 +392,7 @@ impl Task {
         }
         self.icmp = None;
         self.dhcp6 = None;
+        self.dhcp6_retry = None;
         self.addresses.clear();
         self.routes.clear();
         self.mtu = None;
@@ -389,12 +411,15 @@ impl Task {
             let socket = match dhcp6_socket(&self.i.name) {
                 Ok(s) => s,
                 Err(e) => {
-                    // The next advertisement asking for DHCPv6 tries again.
-                    self.slaac.forget_dhcp6();
+                    self.dhcp6_retry = Some((now + DHCP6_RETRY, mode));
                     return warn(
                         self.name(),
                         "dhcp6",
-                        &format!("opening UDP port 546 (needs CAP_NET_BIND_SERVICE): {e}"),
+                        &format!(
+                            "opening UDP port 546 (needs CAP_NET_BIND_SERVICE): {e}; \
+                             trying again in {}s",
+                            DHCP6_RETRY.as_secs()
+                        ),
                     );
                 }
             };
@@ -415,7 +440,7 @@ impl Task {
 
     /// The DHCPv6 socket failed: a new one keeps the client and its lease
     /// going. Without one the client stops, taking its addresses off, and
-    /// the next advertisement that asks for DHCPv6 starts it again.
+    /// starts again later.
     async fn dhcp6_socket_failed(&mut self, e: std::io::Error) {
         warn(self.name(), "dhcp6", &format!("socket: {e}"));
         match dhcp6_socket(&self.i.name) {
@@ -431,13 +456,15 @@ impl Task {
                     &format!("reopening UDP port 546: {e}"),
                 );
                 let now = self.now();
-                let actions = match &mut self.dhcp6 {
-                    Some((d, _)) => d.stop(now, false),
-                    None => Vec::new(),
+                let (mode, actions) = match &mut self.dhcp6 {
+                    Some((d, _)) => (d.mode(), d.stop(now, false)),
+                    None => (None, Vec::new()),
                 };
                 self.dhcp6_actions(actions).await;
                 self.dhcp6 = None;
-                self.slaac.forget_dhcp6();
+                if let Some(mode) = mode {
+                    self.dhcp6_retry = Some((now + DHCP6_RETRY, mode));
+                }
             }
         }
     }
@@ -475,32 +502,23 @@ impl Task {
     }
 
     /// Address events were lost: reads the addresses back and takes what
-    /// they say as events. One of ours still in DAD that is gone failed it
-    /// (the kernel deletes such addresses).
+    /// they say as events. One of ours that is gone is left to its owner's
+    /// next refresh, which adds it again (it may have been flushed, not
+    /// found a duplicate).
     async fn resync(&mut self) {
         log(
             Level::Info,
             Some(self.name()),
             "event=ipv6 action=resync reason=\"netlink events were lost\"",
         );
-        let list = match self.net.addresses6(self.i.index).await {
-            Ok(l) => l,
-            Err(e) => return warn(self.name(), "ipv6", &format!("{e:#}")),
-        };
-        let mut events = list.clone();
-        for (&address, &(_, passed)) in &self.addresses {
-            if !list.iter().any(|a| a.address == address) {
-                let dad = if passed { Dad::Removed } else { Dad::Failed };
-                events.push(Addr6 {
-                    index: self.i.index,
-                    address,
-                    dad,
-                });
+        match self.net.addresses6(self.i.index).await {
+            Ok(list) => {
+                for a in list {
+                    let now = self.now();
+                    self.address_event(now, a).await;
+                }
             }
-        }
-        for a in events {
-            let now = self.now();
-            self.address_event(now, a).await;
+            Err(e) => warn(self.name(), "ipv6", &format!("{e:#}")),
         }
     }
 

@@ -343,10 +343,10 @@ impl Handle {
     }
 }
 
-/// What `-1` and `event=ready` wait for, as dhcpcd counts it: each family
+/// What `-1` and `event=ready` wait for: as dhcpcd counts it, each family
 /// `waitip` names (with none, an address of either) on some interface.
-/// Interfaces named on the command line must each have an address too, and
-/// only they count.
+/// Unlike dhcpcd, interfaces named on the command line must each have an
+/// address too (`dhcpcd -1 eth0 eth1` waits for both), and only they count.
 fn ip_waited<'a>(
     handles: impl Iterator<Item = &'a Handle> + Clone,
     names: &[String],
@@ -532,7 +532,18 @@ impl Daemon {
                     None,
                     "event=links action=resync reason=\"netlink events were lost\"",
                 );
-                let links = self.shared.net.links().await.map_err(system)?;
+                let links = match self.shared.net.links().await {
+                    Ok(l) => l,
+                    // The interfaces keep running on what they knew.
+                    Err(e) => {
+                        log(
+                            Level::Warn,
+                            None,
+                            format_args!("event=links error={}", quote(&format!("{e:#}"))),
+                        );
+                        return Ok(());
+                    }
+                };
                 let gone: Vec<u32> = (self.ifaces.keys())
                     .filter(|i| !links.iter().any(|l| l.index == **i))
                     .copied()
@@ -694,9 +705,9 @@ async fn supervise(
     mut ctrl: mpsc::UnboundedReceiver<Ctrl>,
 ) -> Result<()> {
     let (tx4, rx4) = mpsc::unbounded_channel();
-    let (tx6, rx6) = mpsc::unbounded_channel();
+    let (mut tx6, rx6) = mpsc::unbounded_channel();
     let mut t4 = v4.map(|i| tokio::spawn(iface::run(i, carrier, rx4)));
-    let mut t6 = v6.map(|i| tokio::spawn(ipv6::run(i, carrier, rx6)));
+    let mut t6 = v6.clone().map(|i| tokio::spawn(ipv6::run(i, carrier, rx6)));
     let joined = |r: Result<Result<()>, tokio::task::JoinError>| {
         r.unwrap_or_else(|e| Err(anyhow!("the DHCPv4 task failed: {e}")))
     };
@@ -705,6 +716,15 @@ async fn supervise(
             c = ctrl.recv() => {
                 // A closed channel: the link is gone; closing ours ends both.
                 let Some(c) = c else { return Ok(()) };
+                // An IPv6 task that ended on its own (IPv6 was off in the
+                // kernel, say) starts again when the carrier comes back.
+                if let (Ctrl::Carrier(true), None, Some(i)) = (c, &t6, &v6) {
+                    let (tx, rx) = mpsc::unbounded_channel();
+                    tx6 = tx;
+                    t6 = Some(tokio::spawn(ipv6::run(i.clone(), true, rx)));
+                    let _ = tx4.send(c);
+                    continue;
+                }
                 let _ = tx4.send(c);
                 let _ = tx6.send(c);
                 if let Ctrl::Stop { .. } = c {
@@ -729,9 +749,9 @@ async fn supervise(
                     return r;
                 }
             }
-            // A task that ends on its own (IPv6 off in the kernel, say) stays
-            // ended; the interface stays ours until it is stopped or removed,
-            // so that link events do not start it again.
+            // A task that ends on its own stays ended until the carrier
+            // comes back; the interface stays ours until it is stopped or
+            // removed, so that other link events do not start it again.
             _ = async { t6.as_mut().expect("guarded").await }, if t6.is_some() => t6 = None,
         }
     }

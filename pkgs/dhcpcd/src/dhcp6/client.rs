@@ -296,6 +296,11 @@ impl Dhcp6 {
         out
     }
 
+    /// What the client was started for, until it stops.
+    pub fn mode(&self) -> Option<Mode> {
+        self.mode
+    }
+
     /// Stops: with `release`, one Release for the addresses first (sent
     /// once, no Reply awaited, as dhcpcd on exit); then the addresses go,
     /// and the DNS and NTP servers if any were given.
