@@ -128,6 +128,9 @@ pub struct Slaac {
     /// The one default route installed: the best router's (as dhcpcd,
     /// which installs one default route per interface and metric).
     default_route: Option<Route>,
+    /// Routers the kernel's neighbour discovery found unreachable, until
+    /// they answer or advertise again.
+    unreachable: Vec<Ipv6Addr>,
     routes: Vec<Timed<Route>>,
     addresses: Vec<Address>,
     dns: Vec<Timed<Ipv6Addr>>,
@@ -146,6 +149,7 @@ impl Slaac {
             interval: RTR_SOLICITATION_INTERVAL,
             routers: Vec::new(),
             default_route: None,
+            unreachable: Vec::new(),
             routes: Vec::new(),
             addresses: Vec::new(),
             dns: Vec::new(),
@@ -232,6 +236,8 @@ impl Slaac {
         // A zero lifetime: not (or no longer) a default router.
         let router_until =
             (!adv.router_lifetime.is_zero()).then(|| Some(now + adv.router_lifetime));
+        // An advertisement shows the router is there.
+        self.unreachable.retain(|r| *r != adv.router);
         let known = self.routers.iter().any(|r| r.what.same_path(&router));
         match (known, router_until.is_some()) {
             (false, true) => log(
@@ -501,7 +507,10 @@ impl Slaac {
             .routers
             .iter()
             .rev()
-            .max_by_key(|r| r.what.preference)
+            .max_by_key(|r| {
+                let reachable = !r.what.via.is_some_and(|v| self.unreachable.contains(&v));
+                (reachable, r.what.preference)
+            })
             .map(|r| r.what.clone());
         if best == self.default_route {
             return;
@@ -531,6 +540,39 @@ impl Slaac {
         }
     }
 
+    /// What the kernel's neighbour discovery says of `address` (RFC 4861
+    /// 7.3): a default router found unreachable gives the default route to
+    /// the best reachable one, as dhcpcd does, and takes it back once it
+    /// answers again.
+    pub fn neighbour(&mut self, address: Ipv6Addr, reachable: bool) -> Vec<NdAction> {
+        let mut out = Vec::new();
+        if !self.routers.iter().any(|r| r.what.via == Some(address)) {
+            return out;
+        }
+        let marked = self.unreachable.contains(&address);
+        // Nothing new: reachable and not marked, or unreachable and marked.
+        if reachable != marked {
+            return out;
+        }
+        if reachable {
+            self.unreachable.retain(|r| *r != address);
+        } else {
+            self.unreachable.push(address);
+        }
+        let state = if reachable {
+            "reachable"
+        } else {
+            "unreachable"
+        };
+        log(
+            &mut out,
+            Level::Info,
+            format!("event=router address={address} state={state}"),
+        );
+        self.install_default_route(&mut out);
+        out
+    }
+
     /// Takes off everything router discovery installed (on exit, carrier
     /// loss or `noipv6rs`).
     pub fn stop(&mut self) -> Vec<NdAction> {
@@ -540,6 +582,7 @@ impl Slaac {
             .map(|a| NdAction::RemoveAddress(a.address))
             .collect();
         self.routers.clear();
+        self.unreachable.clear();
         for r in self.routes.drain(..) {
             out.push(NdAction::RemoveRoute(r.what));
         }
@@ -938,6 +981,45 @@ mod tests {
             removed,
             [NdAction::RemoveRoute(via(other, Preference::Low))]
         );
+    }
+
+    #[test]
+    fn an_unreachable_router_gives_the_default_route_to_a_reachable_one() {
+        let mut s = slaac(SlaacMode::Hwaddr);
+        let other = a("fe80::2");
+        let low = Route {
+            via: Some(other),
+            preference: Preference::Low,
+            ..default_route()
+        };
+        s.handle_ra(t(0), &advert(vec![]));
+        let mut second = advert(vec![]);
+        second.router = other;
+        second.preference = Preference::Low;
+        s.handle_ra(t(1), &second);
+        // Neighbours that are not routers, and news that changes nothing.
+        assert!(s.neighbour(a("fe80::9"), false).is_empty());
+        assert!(s.neighbour(ROUTER, true).is_empty());
+        assert_eq!(
+            quiet(s.neighbour(ROUTER, false)),
+            [
+                NdAction::AddRoute(low.clone()),
+                NdAction::RemoveRoute(default_route())
+            ]
+        );
+        assert!(s.neighbour(ROUTER, false).is_empty());
+        // Both unreachable: preference decides again.
+        assert_eq!(
+            quiet(s.neighbour(other, false)),
+            [
+                NdAction::AddRoute(default_route()),
+                NdAction::RemoveRoute(low.clone())
+            ]
+        );
+        assert!(quiet(s.neighbour(other, true)).contains(&NdAction::AddRoute(low.clone())));
+        // An advertisement from the first router makes it reachable again.
+        assert!(quiet(s.handle_ra(t(2), &advert(vec![])))
+            .contains(&NdAction::AddRoute(default_route())));
     }
 
     #[test]

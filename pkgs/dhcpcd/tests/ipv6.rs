@@ -103,19 +103,19 @@ fn default_gateways(lab: &Lab) -> Vec<String> {
         .collect()
 }
 
-/// The link-local address of a server-side interface.
+/// The link-local address of a server-side interface, once it has one.
 fn server_link_local(lab: &Lab, iface: &str) -> String {
-    let v = ip_json(
-        &lab.server,
-        &["-6", "addr", "show", "dev", iface, "scope", "link"],
-    );
-    v[0]["addr_info"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find_map(|a| a["local"].as_str())
-        .expect("a link-local address")
-        .to_string()
+    wait_for("a link-local address on the router", T, || {
+        let v = ip_json(
+            &lab.server,
+            &["-6", "addr", "show", "dev", iface, "scope", "link"],
+        );
+        v[0]["addr_info"]
+            .as_array()?
+            .iter()
+            .find_map(|a| a["local"].as_str())
+            .map(str::to_string)
+    })
 }
 
 /// dnsmasq's router advertisements: a stable private address (the same
@@ -455,6 +455,51 @@ fn stateless_dhcpv6_with_slaac_from_dnsmasq() {
     assert!(resolv.contains("nameserver 2001:db8:66::53\n"), "{resolv}");
 }
 
+/// Two routers on one link: radvd on srv0 (preference low) and on a
+/// macvlan beside it (high, with a MAC and link-local address of its own),
+/// advertising `prefix`.
+struct TwoRouters {
+    /// Runs until the test ends.
+    _low: Radvd,
+    high: Radvd,
+}
+
+impl TwoRouters {
+    /// The routers' link-local addresses (there once the client's end of
+    /// the link is up): low, high.
+    fn addresses(&self, lab: &Lab) -> (String, String) {
+        let both = (
+            server_link_local(lab, "srv0"),
+            server_link_local(lab, "rtr1"),
+        );
+        assert_ne!(both.0, both.1);
+        both
+    }
+}
+
+fn two_routers(lab: &Lab, prefix: &str, high_lifetime: u32) -> TwoRouters {
+    let server = lab.server.name.as_str();
+    ip(&[
+        "-n", server, "link", "add", "rtr1", "link", "srv0", "type", "macvlan", "mode", "bridge",
+    ]);
+    ip(&["-n", server, "link", "set", "rtr1", "up"]);
+    let router = |iface: &str, preference: &str, lifetime: u32| {
+        format!(
+            "interface {iface} {{
+                AdvSendAdvert on;
+                MinRtrAdvInterval 3;
+                MaxRtrAdvInterval 4;
+                AdvDefaultLifetime {lifetime};
+                AdvDefaultPreference {preference};
+                prefix {prefix}/64 {{ AdvOnLink on; AdvAutonomous on; }};
+            }};\n"
+        )
+    };
+    let low = Radvd::start_as(lab, "radvd-low", &router("srv0", "low", 12));
+    let high = Radvd::start_as(lab, "radvd-high", &router("rtr1", "high", high_lifetime));
+    TwoRouters { _low: low, high }
+}
+
 /// Two routers on the link, one of high preference: only its default route
 /// is installed (one per interface and metric, as dhcpcd does), and when
 /// it leaves, the other router's takes its place.
@@ -462,34 +507,11 @@ fn stateless_dhcpv6_with_slaac_from_dnsmasq() {
 fn two_routers_give_one_default_route_the_better_ones() {
     let lab = Lab::new();
     link(&lab, "srv0", "10.67.0.1/24", "2001:db8:67::1/64");
-    // The second router: a macvlan beside srv0, with a MAC and
-    // link-local address of its own.
-    let server = lab.server.name.as_str();
-    ip(&[
-        "-n", server, "link", "add", "rtr1", "link", "srv0", "type", "macvlan", "mode", "bridge",
-    ]);
-    ip(&["-n", server, "link", "set", "rtr1", "up"]);
-    let router = |iface: &str, preference: &str| {
-        format!(
-            "interface {iface} {{
-                AdvSendAdvert on;
-                MinRtrAdvInterval 3;
-                MaxRtrAdvInterval 4;
-                AdvDefaultPreference {preference};
-                prefix 2001:db8:67::/64 {{ AdvOnLink on; AdvAutonomous on; }};
-            }};\n"
-        )
-    };
-    let _low = Radvd::start_as(&lab, "radvd-low", &router("srv0", "low"));
-    let high = Radvd::start_as(&lab, "radvd-high", &router("rtr1", "high"));
+    let routers = two_routers(&lab, "2001:db8:67::", 12);
     lab.config("slaac hwaddr\nipv6only\n");
     let mut dhcpcd = lab.dhcpcd(&["--nobackground", "eth0"]);
     dhcpcd.wait_log("source=slaac", T);
-    let (low_ll, high_ll) = (
-        server_link_local(&lab, "srv0"),
-        server_link_local(&lab, "rtr1"),
-    );
-    assert_ne!(low_ll, high_ll);
+    let (low_ll, high_ll) = routers.addresses(&lab);
     wait_for("the high router's default route alone", T, || {
         (default_gateways(&lab) == [high_ll.clone()]).then_some(())
     });
@@ -498,7 +520,7 @@ fn two_routers_give_one_default_route_the_better_ones() {
     assert_eq!(default_gateways(&lab), std::slice::from_ref(&high_ll));
 
     // radvd's last advertisement on exit withdraws it as a default router.
-    high.proc.signal(Signal::SIGTERM);
+    routers.high.proc.signal(Signal::SIGTERM);
     wait_for("the low router's default route alone", T, || {
         (default_gateways(&lab) == [low_ll.clone()]).then_some(())
     });
@@ -638,4 +660,39 @@ fn ipv6_turned_on_later_starts_with_the_carrier() {
     let log = dhcpcd.wait_log("source=slaac", T);
     assert_eq!(usable(&lab), [eui64("2001:db8:71::", mac(&lab, "eth0"))]);
     assert_eq!(log.matches("iface=eth0 event=start ").count(), 1, "{log}");
+}
+
+/// The better router dies without a word: once the kernel's neighbour
+/// discovery gives up on it (RFC 4861 7.3.3), the default route moves to
+/// the other router long before the dead one's lifetime ends.
+#[test]
+fn an_unreachable_router_loses_the_default_route() {
+    let lab = Lab::new();
+    link(&lab, "srv0", "10.72.0.1/24", "2001:db8:72::1/64");
+    let routers = two_routers(&lab, "2001:db8:72::", 600);
+    lab.config("slaac hwaddr\nipv6only\n");
+    let mut dhcpcd = lab.dhcpcd(&["--nobackground", "eth0"]);
+    dhcpcd.wait_log("source=slaac", T);
+    let (low_ll, high_ll) = routers.addresses(&lab);
+    wait_for("the high router's default route alone", T, || {
+        (default_gateways(&lab) == [high_ll.clone()]).then_some(())
+    });
+
+    routers.high.proc.signal(Signal::SIGKILL);
+    ip(&["-n", &lab.server.name, "link", "del", "rtr1"]);
+    // Traffic to the dead router makes the kernel probe it, then give up.
+    common::require("busybox", "busybox-static");
+    wait_for("the low router's default route alone", T, || {
+        let _ = lab
+            .client
+            .command("busybox")
+            .args(["ping", "-6", "-c", "1", "-W", "1", "-I", "eth0", &high_ll])
+            .output();
+        (default_gateways(&lab) == [low_ll.clone()]).then_some(())
+    });
+    let log = dhcpcd.output();
+    assert!(
+        log.contains(&format!("event=router address={high_ll} state=unreachable")),
+        "{log}"
+    );
 }

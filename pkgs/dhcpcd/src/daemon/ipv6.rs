@@ -16,7 +16,7 @@ use tokio::sync::mpsc;
 use super::iface::Ctrl;
 use super::log::{log, quote, Level};
 use super::net::Net;
-use super::net6::{self, show_route6, Addr6, AddrEvent, Dad};
+use super::net6::{self, show_route6, Addr6, Dad, Ipv6Event};
 use super::sys::{dhcp6_socket, Icmp6Socket};
 use super::{Event, Family, Shared, SourceKind};
 use crate::dhcp6::{self, Dhcp6, Dhcp6Action, Dhcp6Config, Duid, Mode};
@@ -99,7 +99,7 @@ struct Task {
 
 enum Wake {
     Ctrl(Option<Ctrl>),
-    Addr(Option<AddrEvent>),
+    Net(Option<Ipv6Event>),
     Ra(std::io::Result<(usize, Ipv6Addr, u8)>),
     Dhcp6(std::io::Result<usize>),
     Timer,
@@ -118,7 +118,7 @@ pub async fn run(i: Ipv6Iface, carrier: bool, mut ctrl: mpsc::UnboundedReceiver<
         return;
     }
     // Subscribe before anything is added, so that no verdict is missed.
-    let mut events = match Net::monitor_addresses6() {
+    let mut events = match Net::monitor6() {
         Ok(e) => e,
         Err(e) => return warn(&name, "ipv6", &format!("{e:#}")),
     };
@@ -193,7 +193,7 @@ impl Task {
     /// ends; says whether what we installed was taken off.
     async fn serve(
         &mut self,
-        events: &mut mpsc::UnboundedReceiver<AddrEvent>,
+        events: &mut mpsc::UnboundedReceiver<Ipv6Event>,
         ctrl: &mut mpsc::UnboundedReceiver<Ctrl>,
     ) -> bool {
         let name = self.i.name.clone();
@@ -215,7 +215,7 @@ impl Task {
             let origin = self.i.shared.origin;
             let wake = tokio::select! {
                 c = ctrl.recv() => Wake::Ctrl(c),
-                a = events.recv() => Wake::Addr(a),
+                a = events.recv() => Wake::Net(a),
                 r = async {
                     match &self.icmp {
                         Some(s) => s.recv(&mut buf).await,
@@ -244,16 +244,24 @@ impl Task {
                     self.halt(release, remove).await;
                     return remove;
                 }
-                Wake::Addr(None) => {
+                Wake::Net(None) => {
                     warn(&name, "ipv6", "the netlink address monitor ended");
                     self.halt(false, true).await;
                     return true;
                 }
-                Wake::Addr(Some(AddrEvent::Changed(a))) if a.index == self.i.index => {
+                Wake::Net(Some(Ipv6Event::Address(a))) if a.index == self.i.index => {
                     self.address_event(now, a).await
                 }
-                Wake::Addr(Some(AddrEvent::Changed(_))) => {}
-                Wake::Addr(Some(AddrEvent::Lost)) => self.resync().await,
+                Wake::Net(Some(Ipv6Event::Neighbour {
+                    index,
+                    address,
+                    reachable,
+                })) if index == self.i.index && self.running => {
+                    let actions = self.slaac.neighbour(address, reachable);
+                    self.nd_actions(actions).await;
+                }
+                Wake::Net(Some(Ipv6Event::Address(_) | Ipv6Event::Neighbour { .. })) => {}
+                Wake::Net(Some(Ipv6Event::Lost)) => self.resync().await,
                 Wake::Ra(Ok((n, src, hop_limit))) => match ra::parse(src, hop_limit, &buf[..n]) {
                     Ok(adv) => {
                         let actions = self.slaac.handle_ra(now, &adv);

@@ -96,7 +96,7 @@ impl Net {
     /// links, so that no change falls in between.
     pub fn monitor() -> Result<mpsc::UnboundedReceiver<LinkEvent>> {
         subscribe(
-            MulticastGroup::Link,
+            &[MulticastGroup::Link],
             "link",
             |m| match m {
                 RouteNetlinkMessage::NewLink(l) => {
@@ -278,16 +278,16 @@ impl Net {
     }
 }
 
-/// Subscribes to one netlink multicast group, passing on what `read` makes
+/// Subscribes to netlink multicast groups, passing on what `read` makes
 /// of each message until the receiver is dropped, and `lost` where the
 /// kernel dropped messages because we read too slowly.
 pub(super) fn subscribe<T: Clone + Send + 'static>(
-    group: MulticastGroup,
+    groups: &[MulticastGroup],
     what: &str,
     read: fn(RouteNetlinkMessage) -> Option<T>,
     lost: T,
 ) -> Result<mpsc::UnboundedReceiver<T>> {
-    let (conn, _handle, mut messages) = rtnetlink::new_multicast_connection(&[group])
+    let (conn, _handle, mut messages) = rtnetlink::new_multicast_connection(groups)
         .with_context(|| format!("subscribing to netlink {what} events"))?;
     tokio::spawn(conn);
     let (tx, rx) = mpsc::unbounded_channel();

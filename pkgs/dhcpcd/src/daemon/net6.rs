@@ -9,6 +9,9 @@ use anyhow::{Context, Result};
 use rtnetlink::packet_route::address::{
     AddressAttribute, AddressFlags, AddressHeaderFlags, AddressMessage, CacheInfo,
 };
+use rtnetlink::packet_route::neighbour::{
+    NeighbourAddress, NeighbourAttribute, NeighbourMessage, NeighbourState,
+};
 use rtnetlink::packet_route::route::{RouteAttribute, RouteMetric, RouteProtocol};
 use rtnetlink::packet_route::{AddressFamily, RouteNetlinkMessage};
 use rtnetlink::{AddressMessageBuilder, MulticastGroup, RouteMessageBuilder};
@@ -19,12 +22,40 @@ use crate::nd::Route;
 use crate::plan::METRIC_BASE;
 use crate::ra::Preference;
 
-/// What the IPv6 address monitor hears.
+/// What the IPv6 monitor hears.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum AddrEvent {
-    Changed(Addr6),
+pub enum Ipv6Event {
+    Address(Addr6),
+    /// Neighbour discovery found a neighbour reachable, or gave up on it.
+    Neighbour {
+        index: u32,
+        address: Ipv6Addr,
+        reachable: bool,
+    },
     /// The kernel dropped events: read the addresses again.
     Lost,
+}
+
+/// An IPv6 neighbour found reachable, or given up on (FAILED); the states
+/// in between say nothing yet.
+fn neighbour_event(m: &NeighbourMessage) -> Option<Ipv6Event> {
+    if m.header.family != AddressFamily::Inet6 {
+        return None;
+    }
+    let reachable = match m.header.state {
+        NeighbourState::Reachable => true,
+        NeighbourState::Failed => false,
+        _ => return None,
+    };
+    let address = m.attributes.iter().find_map(|a| match a {
+        NeighbourAttribute::Destination(NeighbourAddress::Inet6(a)) => Some(*a),
+        _ => None,
+    })?;
+    Some(Ipv6Event::Neighbour {
+        index: m.header.ifindex,
+        address,
+        reachable,
+    })
 }
 
 /// What the kernel says of one IPv6 address.
@@ -97,21 +128,25 @@ fn route_preference(p: Preference) -> u8 {
 }
 
 impl Net {
-    /// Subscribes to IPv6 address changes of every link.
-    pub fn monitor_addresses6() -> Result<mpsc::UnboundedReceiver<AddrEvent>> {
-        fn read(m: RouteNetlinkMessage) -> Option<AddrEvent> {
-            let a = match m {
-                RouteNetlinkMessage::NewAddress(m) => Addr6::from_message(&m, false),
-                RouteNetlinkMessage::DelAddress(m) => Addr6::from_message(&m, true),
+    /// Subscribes to the IPv6 address and neighbour changes of every link.
+    pub fn monitor6() -> Result<mpsc::UnboundedReceiver<Ipv6Event>> {
+        fn read(m: RouteNetlinkMessage) -> Option<Ipv6Event> {
+            match m {
+                RouteNetlinkMessage::NewAddress(m) => {
+                    Addr6::from_message(&m, false).map(Ipv6Event::Address)
+                }
+                RouteNetlinkMessage::DelAddress(m) => {
+                    Addr6::from_message(&m, true).map(Ipv6Event::Address)
+                }
+                RouteNetlinkMessage::NewNeighbour(m) => neighbour_event(&m),
                 _ => None,
-            };
-            a.map(AddrEvent::Changed)
+            }
         }
         subscribe(
-            MulticastGroup::Ipv6Ifaddr,
-            "IPv6 address",
+            &[MulticastGroup::Ipv6Ifaddr, MulticastGroup::Neigh],
+            "IPv6 address and neighbour",
             read,
-            AddrEvent::Lost,
+            Ipv6Event::Lost,
         )
     }
 
