@@ -8,7 +8,7 @@ mod common;
 use std::fs;
 use std::time::Duration;
 
-use common::{ip, ip_json, wait_for, Dnsmasq, Lab, Radvd};
+use common::{ip, ip_json, wait_for, Dnsmasq, Lab, Proc, Radvd};
 use nix::sys::signal::Signal;
 use serde_json::Value;
 
@@ -457,26 +457,18 @@ fn stateless_dhcpv6_with_slaac_from_dnsmasq() {
 
 /// Two routers on one link: radvd on srv0 (preference low) and on a
 /// macvlan beside it (high, with a MAC and link-local address of its own),
-/// advertising `prefix`.
+/// advertising `prefix`, and dhcpcd (`slaac hwaddr`, IPv6 only) on eth0.
 struct TwoRouters {
+    dhcpcd: Proc,
     /// Runs until the test ends.
     _low: Radvd,
     high: Radvd,
+    low_ll: String,
+    high_ll: String,
 }
 
-impl TwoRouters {
-    /// The routers' link-local addresses (there once the client's end of
-    /// the link is up): low, high.
-    fn addresses(&self, lab: &Lab) -> (String, String) {
-        let both = (
-            server_link_local(lab, "srv0"),
-            server_link_local(lab, "rtr1"),
-        );
-        assert_ne!(both.0, both.1);
-        both
-    }
-}
-
+/// Starts [`TwoRouters`] and waits for the high router's default route,
+/// alone.
 fn two_routers(lab: &Lab, prefix: &str, high_lifetime: u32) -> TwoRouters {
     let server = lab.server.name.as_str();
     ip(&[
@@ -497,7 +489,25 @@ fn two_routers(lab: &Lab, prefix: &str, high_lifetime: u32) -> TwoRouters {
     };
     let low = Radvd::start_as(lab, "radvd-low", &router("srv0", "low", 12));
     let high = Radvd::start_as(lab, "radvd-high", &router("rtr1", "high", high_lifetime));
-    TwoRouters { _low: low, high }
+    lab.config("slaac hwaddr\nipv6only\n");
+    let mut dhcpcd = lab.dhcpcd(&["--nobackground", "eth0"]);
+    dhcpcd.wait_log("source=slaac", T);
+    // There once the client's end of the link is up.
+    let (low_ll, high_ll) = (
+        server_link_local(lab, "srv0"),
+        server_link_local(lab, "rtr1"),
+    );
+    assert_ne!(low_ll, high_ll);
+    wait_for("the high router's default route alone", T, || {
+        (default_gateways(lab) == [high_ll.clone()]).then_some(())
+    });
+    TwoRouters {
+        dhcpcd,
+        _low: low,
+        high,
+        low_ll,
+        high_ll,
+    }
 }
 
 /// Two routers on the link, one of high preference: only its default route
@@ -507,14 +517,9 @@ fn two_routers(lab: &Lab, prefix: &str, high_lifetime: u32) -> TwoRouters {
 fn two_routers_give_one_default_route_the_better_ones() {
     let lab = Lab::new();
     link(&lab, "srv0", "10.67.0.1/24", "2001:db8:67::1/64");
-    let routers = two_routers(&lab, "2001:db8:67::", 12);
-    lab.config("slaac hwaddr\nipv6only\n");
-    let mut dhcpcd = lab.dhcpcd(&["--nobackground", "eth0"]);
-    dhcpcd.wait_log("source=slaac", T);
-    let (low_ll, high_ll) = routers.addresses(&lab);
-    wait_for("the high router's default route alone", T, || {
-        (default_gateways(&lab) == [high_ll.clone()]).then_some(())
-    });
+    let mut routers = two_routers(&lab, "2001:db8:67::", 12);
+    let (low_ll, high_ll) = (routers.low_ll.clone(), routers.high_ll.clone());
+    let dhcpcd = &mut routers.dhcpcd;
     // Both routers were heard, and the low one's route never joined.
     dhcpcd.wait_log(&format!("event=router address={low_ll} preference=low"), T);
     assert_eq!(default_gateways(&lab), std::slice::from_ref(&high_ll));
@@ -670,13 +675,7 @@ fn an_unreachable_router_loses_the_default_route() {
     let lab = Lab::new();
     link(&lab, "srv0", "10.72.0.1/24", "2001:db8:72::1/64");
     let routers = two_routers(&lab, "2001:db8:72::", 600);
-    lab.config("slaac hwaddr\nipv6only\n");
-    let mut dhcpcd = lab.dhcpcd(&["--nobackground", "eth0"]);
-    dhcpcd.wait_log("source=slaac", T);
-    let (low_ll, high_ll) = routers.addresses(&lab);
-    wait_for("the high router's default route alone", T, || {
-        (default_gateways(&lab) == [high_ll.clone()]).then_some(())
-    });
+    let (low_ll, high_ll) = (&routers.low_ll, &routers.high_ll);
 
     routers.high.proc.signal(Signal::SIGKILL);
     ip(&["-n", &lab.server.name, "link", "del", "rtr1"]);
@@ -686,11 +685,11 @@ fn an_unreachable_router_loses_the_default_route() {
         let _ = lab
             .client
             .command("busybox")
-            .args(["ping", "-6", "-c", "1", "-W", "1", "-I", "eth0", &high_ll])
+            .args(["ping", "-6", "-c", "1", "-W", "1", "-I", "eth0", high_ll])
             .output();
         (default_gateways(&lab) == [low_ll.clone()]).then_some(())
     });
-    let log = dhcpcd.output();
+    let log = routers.dhcpcd.output();
     assert!(
         log.contains(&format!("event=router address={high_ll} state=unreachable")),
         "{log}"
