@@ -695,3 +695,50 @@ fn an_unreachable_router_loses_the_default_route() {
         "{log}"
     );
 }
+
+/// Two links with a router each: each interface takes only its own
+/// router's prefix and default route, each at its own metric.
+#[test]
+fn each_interface_follows_its_own_router() {
+    let lab = Lab::new();
+    link(&lab, "srv0", "10.73.0.1/24", "2001:db8:73::1/64");
+    lab.link("eth1", "srv1", "10.74.0.1/24");
+    ip(&[
+        "-n",
+        &lab.server.name,
+        "addr",
+        "add",
+        "2001:db8:74::1/64",
+        "dev",
+        "srv1",
+        "nodad",
+    ]);
+    let _dnsmasq = Dnsmasq::start(
+        &lab,
+        &["srv0", "srv1"],
+        &[
+            "--enable-ra",
+            "--dhcp-range=::,constructor:srv0,ra-only,64,1h",
+            "--dhcp-range=::,constructor:srv1,ra-only,64,1h",
+        ],
+    );
+    lab.config("ipv6only\nslaac hwaddr\n");
+    let mut dhcpcd = lab.dhcpcd(&["--nobackground"]);
+    dhcpcd.wait_log_count("source=slaac", 2, T);
+    for (iface, prefix) in [("eth0", "2001:db8:73::"), ("eth1", "2001:db8:74::")] {
+        let addrs = lab.addresses6(iface);
+        assert_eq!(addrs.len(), 1, "{iface}: {addrs:?}");
+        assert_eq!(addrs[0].0, eui64(prefix, mac(&lab, iface)), "{iface}");
+        let metric = 1000 + ifindex(&lab, iface);
+        let routes = lab.routes6();
+        let default: Vec<&Value> = routes
+            .iter()
+            .filter(|r| r["dst"] == "default" && r["dev"] == iface)
+            .collect();
+        assert_eq!(default.len(), 1, "{iface}: {routes:?}");
+        assert_eq!(default[0]["metric"].as_u64(), Some(metric), "{iface}");
+        let onlink = format!("{prefix}/64");
+        let on = route6(&routes, &onlink).expect("on-link route");
+        assert_eq!(on["dev"], iface, "{routes:?}");
+    }
+}
