@@ -295,6 +295,8 @@ pub fn reported_offset(stderr: &str) -> f64 {
 pub struct Daemon {
     child: Child,
     pub lines: Arc<Mutex<Vec<String>>>,
+    /// Reads stderr until the daemon closes it.
+    reader: Option<std::thread::JoinHandle<()>>,
 }
 
 impl Daemon {
@@ -308,13 +310,17 @@ impl Daemon {
         let lines = Arc::new(Mutex::new(Vec::new()));
         let l = lines.clone();
         let err = child.stderr.take().unwrap();
-        std::thread::spawn(move || {
+        let reader = std::thread::spawn(move || {
             for line in BufReader::new(err).lines() {
                 let Ok(line) = line else { break };
                 l.lock().unwrap().push(line);
             }
         });
-        Daemon { child, lines }
+        Daemon {
+            child,
+            lines,
+            reader: Some(reader),
+        }
     }
 
     pub fn pid(&self) -> u32 {
@@ -359,11 +365,16 @@ impl Daemon {
         assert!(ok, "kill -{sig}");
     }
 
-    /// Waits for the exit and returns the code.
+    /// Waits for the exit and returns the code, with every line the
+    /// daemon wrote read into the log.
     pub fn wait(&mut self, limit: Duration) -> Option<i32> {
         let deadline = Instant::now() + limit;
         while Instant::now() < deadline {
             if let Ok(Some(st)) = self.child.try_wait() {
+                // Its stderr is closed now: the reader ends at EOF.
+                if let Some(r) = self.reader.take() {
+                    let _ = r.join();
+                }
                 return st.code();
             }
             std::thread::sleep(Duration::from_millis(10));
